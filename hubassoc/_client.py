@@ -1,0 +1,277 @@
+"""The public client: configuration, lifecycle, and the four batch operations."""
+
+from __future__ import annotations
+
+import os
+import re
+from types import TracebackType
+from typing import Any, Final
+
+import aiohttp
+
+from . import _validation as validate
+from ._batch import ReadPlan, archive_plan, associate_plan, purge_plan
+from ._exceptions import InvalidInputError
+from ._models import AssociationRead, DefaultAssociation
+from ._operation import BatchOperation, ProgressCallback
+from ._ratelimit import RateLimit, RateLimiter, _Unlimited
+from ._retry import RetryPolicy
+from ._transport import Transport
+
+__all__ = ["DEFAULT_BASE_URL", "READ_LIMIT", "Client"]
+
+DEFAULT_BASE_URL: Final = "https://api.hubapi.com"
+#: HubSpot rejects batch reads of more than 1,000 ids (changelog, effective 2025-02-10).
+READ_LIMIT: Final = 1000
+#: HubSpot documents no limit for the write endpoints; 100 is the conservative default.
+DEFAULT_WRITE_CHUNK_SIZE: Final = 100
+TOKEN_ENV: Final = "HUBSPOT_ACCESS_TOKEN"
+
+_DEFAULT: Any = object()
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
+
+
+def _check_token(token: str | None) -> str:
+    if token is None:
+        token = os.environ.get(TOKEN_ENV)
+        if token is None or not token.strip():
+            raise InvalidInputError(
+                f"no access token: pass token=... or set the {TOKEN_ENV} environment variable"
+            )
+    if not isinstance(token, str):
+        raise InvalidInputError(f"token must be a str, got {type(token).__name__}")
+    token = token.strip()
+    # Checked here so a stray newline from a secrets file fails clearly, and not inside
+    # aiohttp, whose header-injection error would quote the value.
+    if not _TOKEN_CHARS.fullmatch(token):
+        raise InvalidInputError("token is empty or contains spaces or control characters")
+    return token
+
+
+class Client:
+    """An asyncio client for HubSpot's CRM Associations v4 batch endpoints.
+
+    Use it as an async context manager (it opens one ``aiohttp.ClientSession`` and
+    closes it on exit), or call :meth:`close` yourself. One client is meant to be shared:
+    ``max_concurrency`` and ``rate_limit`` bound all of its callers together.
+
+    Args:
+        token: a private-app or OAuth access token; ``None`` reads ``HUBSPOT_ACCESS_TOKEN``.
+        base_url: HubSpot's API root; point it at :class:`hubassoc.testing.FakeHubSpot`
+            in tests.
+        session: an ``aiohttp.ClientSession`` you own; the client uses it and never
+            closes it.
+        max_concurrency: HTTP requests in flight at once, across every caller.
+        max_retries: retries per chunk call (so ``max_retries + 1`` attempts).
+        max_retry_time: seconds one chunk call may spend retrying before it gives up.
+        rate_limit: a :class:`RateLimit` (default 100 requests per 10 s, HubSpot's
+            Free/Starter burst), any :class:`RateLimiter`, or ``None`` for no pacing.
+        read_chunk_size: ids per batch-read request, at most 1,000 (HubSpot's limit).
+        write_chunk_size: inputs per write request (default 100).
+        timeout: seconds one request may take in total; ``timeout=`` on a call overrides.
+        on_progress: called with a :class:`Progress` after every chunk call of every
+            operation (``on_progress=`` on a call overrides); keep it quick, it runs in
+            the event loop.
+
+    Example::
+
+        async with hubassoc.Client() as client:
+            result = await client.read("contacts", "companies", ["101", "102"])
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        session: aiohttp.ClientSession | None = None,
+        max_concurrency: int = 8,
+        max_retries: int = 5,
+        max_retry_time: float = 300.0,
+        rate_limit: RateLimiter | None = _DEFAULT,
+        read_chunk_size: int = READ_LIMIT,
+        write_chunk_size: int = DEFAULT_WRITE_CHUNK_SIZE,
+        timeout: float = 60.0,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        token = _check_token(token)
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise InvalidInputError(f"base_url must be an http(s) URL, got {base_url!r}")
+        validate.positive_int(max_concurrency, "max_concurrency")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise InvalidInputError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        validate.positive_int(read_chunk_size, "read_chunk_size")
+        if read_chunk_size > READ_LIMIT:
+            raise InvalidInputError(
+                f"read_chunk_size may be at most {READ_LIMIT} (HubSpot's batch-read limit)"
+            )
+        validate.positive_int(write_chunk_size, "write_chunk_size")
+        for name, value in (("timeout", timeout), ("max_retry_time", max_retry_time)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise InvalidInputError(f"{name} must be a number > 0, got {value!r}")
+        if rate_limit is _DEFAULT:
+            rate_limit = RateLimit()
+        elif rate_limit is None:
+            rate_limit = _Unlimited()
+        elif not isinstance(rate_limit, RateLimiter):
+            raise InvalidInputError(
+                "rate_limit must be a hubassoc.RateLimit, a RateLimiter or None"
+            )
+        self.read_chunk_size = read_chunk_size
+        self.write_chunk_size = write_chunk_size
+        self.on_progress = on_progress
+        self._transport = Transport(
+            token=token,
+            base_url=base_url,
+            session=session,
+            timeout=float(timeout),
+            max_concurrency=max_concurrency,
+            limiter=rate_limit,
+            retry_policy=RetryPolicy(max_retries=max_retries, max_retry_time=float(max_retry_time)),
+        )
+
+    def __repr__(self) -> str:
+        t = self._transport
+        state = "closed" if t.closed else "open"
+        return (
+            f"<hubassoc.Client {t.base_url} {state} max_concurrency={t.max_concurrency} "
+            f"rate_limit={t.limiter!r}>"
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return self._transport.base_url
+
+    async def __aenter__(self) -> Client:
+        self._transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session if the client created it. Safe to call twice."""
+        await self._transport.close()
+
+    def _types(self, from_type: Any, to_type: Any) -> tuple[str, str]:
+        return validate.object_type(from_type, "from"), validate.object_type(to_type, "to")
+
+    def read(
+        self,
+        from_type: str,
+        to_type: str,
+        ids: Any,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchOperation[AssociationRead]:
+        """Read the associations of many objects (``POST .../batch/read``).
+
+        ``ids`` is any iterable of str or int; duplicates are read once. Every page of
+        every id is followed. Await the result to get one :class:`AssociationRead` per
+        from-id with associations; iterate it to stream; see :class:`BatchOperation`.
+
+        Example::
+
+            result = await client.read("contacts", "companies", [101, 102])
+            result.ids_without_associations   # ['102'], say
+        """
+        from_type, to_type = self._types(from_type, to_type)
+        clean = validate.ids(ids)
+        size = self.read_chunk_size
+        return BatchOperation(
+            lambda: ReadPlan(from_type, to_type, clean, size),
+            self._transport,
+            name="read",
+            order=clean,
+            timeout=timeout,
+            on_progress=on_progress or self.on_progress,
+        )
+
+    def associate_default(
+        self,
+        from_type: str,
+        to_type: str,
+        pairs: Any,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchOperation[DefaultAssociation]:
+        """Create the default association for each ``(from_id, to_id)`` pair.
+
+        Example::
+
+            res = await client.associate_default("contacts", "companies", [(101, 201)])
+        """
+        from_type, to_type = self._types(from_type, to_type)
+        clean = validate.pairs(pairs)
+        size = self.write_chunk_size
+        return BatchOperation(
+            lambda: associate_plan(from_type, to_type, clean, size),
+            self._transport,
+            name="associate_default",
+            timeout=timeout,
+            on_progress=on_progress or self.on_progress,
+        )
+
+    def archive(
+        self,
+        from_type: str,
+        to_type: str,
+        pairs: Any,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchOperation[dict[str, Any]]:
+        """Delete every association between each from-id and its listed to-ids.
+
+        ``pairs`` is ``{from_id: [to_id, ...]}`` or an iterable of ``(from_id, to_id)``.
+        HubSpot answers 204 with no body or a 2xx envelope; both give a BatchResult.
+
+        Example::
+
+            await client.archive("contacts", "companies", {"101": ["201", "202"]})
+        """
+        from_type, to_type = self._types(from_type, to_type)
+        clean = validate.pairs_or_mapping(pairs)
+        size = self.write_chunk_size
+        return BatchOperation(
+            lambda: archive_plan(from_type, to_type, clean, size),
+            self._transport,
+            name="archive",
+            timeout=timeout,
+            on_progress=on_progress or self.on_progress,
+        )
+
+    def purge_configurations(
+        self,
+        from_type: str,
+        to_type: str,
+        specs: Any,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchOperation[dict[str, Any]]:
+        """Remove association limit configurations (category and type id) in batches.
+
+        Example::
+
+            spec = AssociationSpec(AssociationCategory.USER_DEFINED, 3)
+            await client.purge_configurations("contacts", "companies", [spec])
+        """
+        from_type, to_type = self._types(from_type, to_type)
+        clean = validate.specs(specs)
+        size = self.write_chunk_size
+        return BatchOperation(
+            lambda: purge_plan(from_type, to_type, clean, size),
+            self._transport,
+            name="purge_configurations",
+            timeout=timeout,
+            on_progress=on_progress or self.on_progress,
+        )

@@ -1,0 +1,175 @@
+"""Batch operations: the object ``client.read(...)`` and friends return, and its driver.
+
+The driver keeps at most ``max_concurrency`` chunk calls of an operation in progress,
+starting the next chunk only when one finishes, so a long job completes work chunk by
+chunk instead of starting every chunk at once. It runs the calls as plain tasks and
+yields between them outside any TaskGroup or timeout block (PEP 789), cancelling
+whatever is still running when the consumer stops or is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Sequence
+from contextlib import aclosing
+from typing import Any, Generic, TypeVar
+
+from ._batch import Chunk, Merger, Plan
+from ._classify import ChunkFailure, Retry, Success
+from ._models import BatchError, BatchResult, Progress
+from ._transport import CallOutcome, CallStats, Transport
+from ._wire import ResponseShapeError
+
+T = TypeVar("T")
+
+__all__ = ["BatchOperation"]
+
+
+ProgressCallback = Callable[[Progress], object]
+
+
+def _chunk_error(chunk: Chunk, outcome: ChunkFailure | Retry) -> BatchError:
+    context = dict(chunk.context)
+    if outcome.status is not None:
+        context["httpStatus"] = [str(outcome.status)]
+    if outcome.body.correlation_id:
+        context["correlationId"] = [outcome.body.correlation_id]
+    if isinstance(outcome, Retry):
+        category = "RATE_LIMITS" if outcome.rate_limited else "RETRIES_EXHAUSTED"
+        message = f"chunk failed: {outcome.reason}"
+    else:
+        category = outcome.body.category or f"HTTP_{outcome.status}"
+        message = outcome.reason
+    return BatchError(
+        category=category, sub_category=outcome.body.sub_category, message=message, context=context
+    )
+
+
+def _page(plan: Plan[T], chunk: Chunk, outcome: CallOutcome) -> tuple[BatchResult[T], bool]:
+    """The page for one finished call, and whether the chunk failed as a whole."""
+    if isinstance(outcome, Success):
+        try:
+            return plan.complete(chunk, outcome.data), False
+        except ResponseShapeError as exc:
+            error = BatchError(
+                category="INVALID_RESPONSE", message=str(exc), context=dict(chunk.context)
+            )
+            return plan.fail(chunk, error), True
+    return plan.fail(chunk, _chunk_error(chunk, outcome)), True
+
+
+async def _drive(
+    plan: Plan[T],
+    transport: Transport,
+    *,
+    name: str,
+    timeout: float | None,
+    on_progress: ProgressCallback | None,
+) -> AsyncGenerator[BatchResult[T], None]:
+    """Yield one page per chunk call, in completion order."""
+    running: dict[asyncio.Task[CallOutcome], Chunk] = {}
+    limit = transport.max_concurrency
+    stats = CallStats()
+    failed = 0
+    try:
+        while True:
+            while len(running) < limit and (chunk := plan.next_chunk()) is not None:
+                call = transport.post(
+                    plan.path, chunk.body, size=chunk.size, timeout=timeout, stats=stats
+                )
+                running[asyncio.ensure_future(call)] = chunk
+            if not running:
+                return
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            finished = [(task, running.pop(task)) for task in list(running) if task in done]
+            # Look at every finished task's exception, so none is left "never retrieved".
+            errors = [exc for task, _ in finished if (exc := task.exception()) is not None]
+            if errors:
+                raise errors[0]
+            for task, chunk in finished:
+                page, chunk_failed = _page(plan, chunk, task.result())
+                if chunk_failed:
+                    failed += chunk.size
+                if on_progress is not None:
+                    on_progress(
+                        Progress(
+                            name, plan.total, plan.finished, failed, stats.calls, stats.retries
+                        )
+                    )
+                yield page
+    finally:
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+
+class BatchOperation(Generic[T]):
+    """A batch call that is both awaitable and async-iterable.
+
+    - ``await op``: every chunk's envelope merged into one :class:`BatchResult`.
+    - ``async for item in op``: each result item as its page arrives (for batch read,
+      one :class:`AssociationRead` per from-id per page), holding no more than the
+      pages in flight.
+    - ``async for page in op.pages()``: each envelope as its call completes, including
+      one for every chunk that failed as a whole; together they hold exactly what the
+      merged result holds.
+
+    Each ``await`` or iteration runs the whole operation again. To stop streaming early
+    and release the in-flight calls at once, break out of the loop (CPython closes the
+    iterator right away) or wrap it in ``contextlib.aclosing``.
+
+    Example::
+
+        async for item in client.read("contacts", "companies", ids):
+            print(item.from_id, item.to_ids)
+    """
+
+    def __init__(
+        self,
+        make_plan: Callable[[], Plan[T]],
+        transport: Transport,
+        *,
+        name: str,
+        order: Sequence[str] | None = None,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self._make_plan = make_plan
+        self._name = name
+        self._transport = transport
+        self._order = order
+        self._timeout = timeout
+        self._on_progress = on_progress
+
+    def __repr__(self) -> str:
+        return f"<BatchOperation {self._name}>"
+
+    def pages(self) -> AsyncGenerator[BatchResult[T], None]:
+        """Stream each envelope (a :class:`BatchResult`) as its call completes."""
+        return _drive(
+            self._make_plan(),
+            self._transport,
+            name=self._name,
+            timeout=self._timeout,
+            on_progress=self._on_progress,
+        )
+
+    async def _items(self) -> AsyncGenerator[T, None]:
+        async with aclosing(self.pages()) as pages:
+            async for page in pages:
+                for item in page.results:
+                    yield item
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
+
+    async def _collect(self) -> BatchResult[T]:
+        merger: Merger[T] = Merger(self._order)
+        async with aclosing(self.pages()) as pages:
+            async for page in pages:
+                merger.add(page)
+        return merger.result()
+
+    def __await__(self) -> Generator[Any, None, BatchResult[T]]:
+        return self._collect().__await__()

@@ -1,0 +1,163 @@
+"""The thin aiohttp layer: session ownership, concurrency bound, rate limiter, retries.
+
+One :meth:`Transport.post` is one chunk call: every attempt takes a slot of the
+client-wide concurrency bound, then a slot of the rate limiter (in that order, so the
+limiter's clock reads when the request really starts), sends, reads the answer and
+hands it to :func:`hubassoc._classify.classify`. aiohttp exceptions never leave this
+module: their reprs carry the request headers, and so the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+import attrs
+
+from ._classify import ChunkFailure, Fatal, Retry, Success, classify, parse_rate_limit_headers
+from ._exceptions import ClientClosedError
+from ._ratelimit import RateLimiter
+from ._retry import RetryableError, RetryPolicy, with_retries
+from ._version import __version__
+
+logger = logging.getLogger("hubassoc")
+
+#: What a chunk call ends with: parsed data, a failure of this chunk, or (a Retry) the
+#: last reason after the retries ran out.
+CallOutcome = Success | ChunkFailure | Retry
+
+
+@attrs.define
+class CallStats:
+    """Requests sent and retries made, counted per operation for progress reports."""
+
+    calls: int = 0
+    retries: int = 0
+
+
+class Transport:
+    """Sends chunk calls for one client; shared by all of that client's operations."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str,
+        session: aiohttp.ClientSession | None,
+        timeout: float,
+        max_concurrency: int,
+        limiter: RateLimiter,
+        retry_policy: RetryPolicy,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_concurrency = max_concurrency
+        self.limiter = limiter
+        self.retry_policy = retry_policy
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": f"hubassoc/{__version__}",
+        }
+        self._session = session
+        self._owns_session = session is None
+        self._closed = False
+        self._slots = asyncio.Semaphore(max_concurrency)
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.base_url}>"
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run."""
+        return self._closed
+
+    def open(self) -> aiohttp.ClientSession:
+        """The session, created on first use inside the running loop."""
+        if self._closed:
+            raise ClientClosedError("this hubassoc.Client is closed; create a new one")
+        if self._session is None:
+            # aiohttp binds a session to the running loop, so it cannot be made in __init__.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=max(self.max_concurrency, 10)),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if this transport created it; a borrowed one stays open."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+    async def post(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        size: int,
+        timeout: float | None = None,
+        stats: CallStats | None = None,
+    ) -> CallOutcome:
+        """Send one chunk, with retries; raise only errors that stop everything."""
+        url = self.base_url + path
+        client_timeout = aiohttp.ClientTimeout(
+            total=timeout if timeout is not None else self.timeout
+        )
+        stats = stats if stats is not None else CallStats()
+        attempts = 0
+
+        async def attempt() -> Success | ChunkFailure:
+            nonlocal attempts
+            attempts += 1
+            stats.calls += 1
+            if attempts > 1:
+                stats.retries += 1
+            outcome = await self._attempt(url, body, client_timeout)
+            if isinstance(outcome, Retry):
+                raise RetryableError(outcome)
+            if isinstance(outcome, Fatal):
+                raise outcome.error from None
+            return outcome
+
+        try:
+            return await with_retries(
+                attempt,
+                self.retry_policy,
+                describe=lambda: f"POST {path} ({size} inputs)",
+            )
+        except RetryableError as exc:
+            return attrs.evolve(
+                exc.retry, reason=f"{exc.retry.reason}; gave up after {attempts} attempt(s)"
+            )
+
+    async def _attempt(
+        self, url: str, body: bytes, timeout: aiohttp.ClientTimeout
+    ) -> Success | ChunkFailure | Retry | Fatal:
+        session = self.open()
+        async with self._slots:
+            await self.limiter.acquire()
+            try:
+                async with session.post(
+                    url, data=body, headers=self._headers, timeout=timeout, raise_for_status=False
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+                    headers: Any = response.headers
+            except TimeoutError:
+                return Retry(f"no answer within {timeout.total}s")
+            except aiohttp.ClientError as exc:
+                # The class name says enough; str(exc) of some aiohttp errors names headers.
+                return Retry(f"connection failed ({type(exc).__name__})")
+        outcome = classify(status, headers, raw)
+        if "X-HubSpot-RateLimit-Remaining" in headers or (
+            isinstance(outcome, Retry) and outcome.rate_limited
+        ):
+            retry_after = (
+                outcome.wait if isinstance(outcome, Retry) and outcome.rate_limited else None
+            )
+            self.limiter.feedback(parse_rate_limit_headers(headers), retry_after=retry_after)
+        return outcome

@@ -1,0 +1,117 @@
+"""Input validation: turn what callers pass into clean, deduplicated inputs, or refuse.
+
+Everything here runs before any request is sent, so bad input costs nothing but an
+:class:`~hubassoc.InvalidInputError` that says which item was wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._exceptions import InvalidInputError
+from ._models import AssociationCategory, AssociationSpec
+
+_OBJECT_TYPE = re.compile(r"[A-Za-z0-9_-]+")
+Pair = tuple[str, str]
+
+
+def object_type(value: Any, role: str) -> str:
+    """Validate an object type such as ``contacts``, ``0-1`` or ``p123_cars``."""
+    if not isinstance(value, str) or not _OBJECT_TYPE.fullmatch(value):
+        raise InvalidInputError(
+            f"{role} object type must be a non-empty string of letters, digits, '_' or '-' "
+            f"(like 'contacts' or '0-1'), got {_short(value)}"
+        )
+    return value
+
+
+def object_id(value: Any, where: str) -> str:
+    """Validate one object id: a non-blank string or an int, returned as a string."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidInputError(f"{where}: an id must be a str or int, got {type(value).__name__}")
+    text = str(value).strip()
+    if not text:
+        raise InvalidInputError(f"{where}: blank id")
+    return text
+
+
+def _iterable(value: Any, what: str) -> Iterable[Any]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidInputError(
+            f"{what} must be an iterable (a list, tuple, set...), got {_short(value)}"
+        )
+    return value
+
+
+def ids(values: Any) -> list[str]:
+    """Validate ids; duplicates are dropped, first occurrence wins."""
+    out = [object_id(v, f"ids[{i}]") for i, v in enumerate(_iterable(values, "ids"))]
+    return list(dict.fromkeys(out))
+
+
+def _pair(value: Any, where: str) -> Pair:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidInputError(f"{where}: expected a (from_id, to_id) pair, got {_short(value)}")
+    items = tuple(value)
+    if len(items) != 2:
+        raise InvalidInputError(
+            f"{where}: expected a (from_id, to_id) pair, got {len(items)} items"
+        )
+    return object_id(items[0], f"{where}[0]"), object_id(items[1], f"{where}[1]")
+
+
+def pairs(values: Any) -> list[Pair]:
+    """Validate (from_id, to_id) pairs; duplicates are dropped."""
+    out = [_pair(v, f"pairs[{i}]") for i, v in enumerate(_iterable(values, "pairs"))]
+    return list(dict.fromkeys(out))
+
+
+def pairs_or_mapping(values: Any) -> list[Pair]:
+    """Validate ``{from_id: [to_id, ...]}`` or an iterable of pairs."""
+    if isinstance(values, Mapping):
+        out: list[Pair] = []
+        for key, targets in values.items():
+            from_id = object_id(key, f"key {_short(key)}")
+            out.extend(
+                (from_id, object_id(t, f"[{from_id!r}][{i}]"))
+                for i, t in enumerate(_iterable(targets, f"the to-ids of {from_id!r}"))
+            )
+        return list(dict.fromkeys(out))
+    return pairs(values)
+
+
+def specs(values: Any) -> list[AssociationSpec]:
+    """Validate association specs: ``AssociationSpec`` or ``(category, type_id)``."""
+    out: list[AssociationSpec] = []
+    for i, value in enumerate(_iterable(values, "specs")):
+        if isinstance(value, AssociationSpec):
+            out.append(value)
+            continue
+        if isinstance(value, tuple) and len(value) == 2:
+            category, type_id = value
+            if (
+                isinstance(category, str)
+                and category
+                and isinstance(type_id, int)
+                and not isinstance(type_id, bool)
+            ):
+                out.append(AssociationSpec(AssociationCategory(category), type_id))
+                continue
+        raise InvalidInputError(
+            f"specs[{i}]: expected AssociationSpec(category, type_id), got {_short(value)}"
+        )
+    return list(dict.fromkeys(out))
+
+
+def positive_int(value: Any, name: str) -> int:
+    """Validate a setting that must be an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"{name} must be an int >= 1, got {_short(value)}")
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,73 @@
+"""Bad input is refused before any request; good input is normalised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hubassoc import AssociationCategory, AssociationSpec, InvalidInputError
+from hubassoc import _validation as validate
+
+
+def test_ids_accept_ints_strip_and_dedupe() -> None:
+    assert validate.ids(["101", 102, " 103 ", "101"]) == ["101", "102", "103"]
+    assert validate.ids(iter([1, 2])) == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (["1", ""], "ids[1]: blank id"),
+        (["  "], "ids[0]: blank id"),
+        ([None], "ids[0]: an id must be a str or int"),
+        ([True], "ids[0]"),
+        ([1.5], "ids[0]"),
+        ("101", "must be an iterable"),
+        (101, "must be an iterable"),
+    ],
+)
+def test_bad_ids(value: Any, fragment: str) -> None:
+    with pytest.raises(InvalidInputError, match=fragment.replace("[", r"\[").replace("]", r"\]")):
+        validate.ids(value)
+
+
+def test_invalid_input_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="blank"):
+        validate.ids([""])
+
+
+@pytest.mark.parametrize("value", ["../x", "contacts/1", "", "con tacts", "a?b", None, 5])
+def test_bad_object_types(value: Any) -> None:
+    with pytest.raises(InvalidInputError, match="object type"):
+        validate.object_type(value, "from")
+
+
+@pytest.mark.parametrize("value", ["contacts", "0-1", "2-12345", "p123_cars", "p_cars"])
+def test_good_object_types(value: str) -> None:
+    assert validate.object_type(value, "from") == value
+
+
+def test_pairs_and_mapping() -> None:
+    assert validate.pairs([("1", 2), [3, "4"], ("1", "2")]) == [("1", "2"), ("3", "4")]
+    assert validate.pairs_or_mapping({"1": ["2", 3], 4: ["5"]}) == [
+        ("1", "2"),
+        ("1", "3"),
+        ("4", "5"),
+    ]
+    with pytest.raises(InvalidInputError, match="pair"):
+        validate.pairs([("1", "2", "3")])
+    with pytest.raises(InvalidInputError, match="pair"):
+        validate.pairs(["12"])
+    with pytest.raises(InvalidInputError, match="iterable"):
+        validate.pairs_or_mapping({"1": "2"})
+
+
+def test_specs() -> None:
+    spec = AssociationSpec(AssociationCategory.USER_DEFINED, 3)
+    assert validate.specs([spec, ("USER_DEFINED", 3), ("HUBSPOT_DEFINED", 1)]) == [
+        spec,
+        AssociationSpec(AssociationCategory.HUBSPOT_DEFINED, 1),
+    ]
+    with pytest.raises(InvalidInputError, match=r"specs\[0\]"):
+        validate.specs([("USER_DEFINED", "3")])

@@ -1,0 +1,138 @@
+"""Parsing HubSpot JSON into models: tolerant of what HubSpot really sends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from hubassoc import AssociationCategory, AssociationRead, BatchStatus, DefaultAssociation
+from hubassoc._wire import ResponseShapeError, next_cursors, parse_envelope, structure_context
+
+
+def _read_envelope(**extra: object) -> dict[str, object]:
+    return {
+        "status": "COMPLETE",
+        "results": [
+            {
+                "from": {"id": "1"},
+                "to": [
+                    {
+                        "toObjectId": 201,
+                        "associationTypes": [
+                            {"category": "HUBSPOT_DEFINED", "typeId": 279, "label": None},
+                            {"category": "USER_DEFINED", "typeId": 3, "label": "Billing"},
+                        ],
+                    }
+                ],
+                "paging": {"next": {"after": "MC0yLTE1OTc0MDA2NTg%3D", "link": "x"}},
+            }
+        ],
+        "startedAt": "2023-11-07T05:31:56Z",
+        "completedAt": "2023-11-07T05:31:57.5Z",
+        **extra,
+    }
+
+
+def test_read_envelope_ids_become_strings_and_types_parse() -> None:
+    page = parse_envelope(_read_envelope(), AssociationRead)
+    [item] = page.results
+    assert item.from_id == "1"
+    assert item.to_ids == ["201"]
+    types = item.to[0].association_types
+    assert [(t.category, t.type_id, t.label) for t in types] == [
+        (AssociationCategory.HUBSPOT_DEFINED, 279, None),
+        (AssociationCategory.USER_DEFINED, 3, "Billing"),
+    ]
+    assert page.started_at == datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)
+    assert page.completed_at is not None
+    assert page.completed_at.tzinfo is not None
+    assert page.requested_at is None
+
+
+def test_unknown_fields_and_enum_values_do_not_break_parsing() -> None:
+    raw = _read_envelope(status="ARCHIVED_SOMEHOW", brandNewField={"x": 1})
+    raw["results"][0]["to"][0]["associationTypes"][0]["category"] = "PARTNER_DEFINED"  # type: ignore[index]
+    page = parse_envelope(raw, AssociationRead)
+    assert page.status == "ARCHIVED_SOMEHOW"
+    assert page.results[0].to[0].association_types[0].category == "PARTNER_DEFINED"
+
+
+def test_cursor_is_returned_unchanged() -> None:
+    assert next_cursors(_read_envelope()) == {"1": "MC0yLTE1OTc0MDA2NTg%3D"}
+    raw = _read_envelope()
+    del raw["results"][0]["paging"]  # type: ignore[index]
+    assert next_cursors(raw) == {}
+
+
+def test_default_association_parses_spec() -> None:
+    raw = {
+        "status": "COMPLETE",
+        "results": [
+            {
+                "from": {"id": 101},
+                "to": {"id": "201"},
+                "associationSpec": {
+                    "associationCategory": "HUBSPOT_DEFINED",
+                    "associationTypeId": 279,
+                },
+            }
+        ],
+    }
+    [res] = parse_envelope(raw, DefaultAssociation).results
+    assert (res.from_id, res.to_id, res.association_spec.type_id) == ("101", "201", 279)
+
+
+def test_no_associations_error_is_recognised() -> None:
+    raw = {
+        "status": "COMPLETE",
+        "results": [],
+        "numErrors": 1,
+        "errors": [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                "message": "No company is associated with deal 5.",
+                "context": {"fromObjectId": ["5", "6"], "fromObjectType": ["deal"]},
+            },
+            {
+                "status": "error",
+                "category": "VALIDATION_ERROR",
+                "subCategory": {"x": 1},
+                "message": "bad",
+            },
+        ],
+    }
+    page = parse_envelope(raw, AssociationRead)
+    assert page.status == BatchStatus.COMPLETE
+    assert page.ids_without_associations == ["5", "6"]
+    assert [e.category for e in page.failures] == ["VALIDATION_ERROR"]
+    assert page.errors[1].sub_category == {"x": 1}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"requiredScopes": ["a", "b"]}, {"requiredScopes": ["a", "b"]}),
+        ({"fromObjectId": 5}, {"fromObjectId": ["5"]}),
+        ("{missingScopes=[scope1, scope2]}", {"missingScopes": ["scope1", "scope2"]}),
+        (None, {}),
+        (17, {}),
+    ],
+)
+def test_context_shapes(raw: object, expected: dict[str, list[str]]) -> None:
+    assert structure_context(raw) == expected
+
+
+@pytest.mark.parametrize("raw", [[1, 2], "text", {"results": [{"from": {}}]}, {"results": 5}])
+def test_bad_envelopes_raise_shape_error(raw: object) -> None:
+    with pytest.raises(ResponseShapeError):
+        parse_envelope(raw, AssociationRead)
+
+
+def test_repr_of_a_big_result_stays_short() -> None:
+    raw = _read_envelope()
+    raw["results"] = raw["results"] * 10_000  # type: ignore[operator]
+    page = parse_envelope(raw, AssociationRead)
+    assert repr(page) == "BatchResult(status=COMPLETE, results=10000, errors=0)"
