@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 ## demo: run examples/quickstart.py against the built-in HubSpot emulator (no token, no network)
 demo: $(STAMP)
-	$(BIN)/python -m hubassoc.testing --seed-demo --exec $(BIN)/python examples/quickstart.py
+	$(BIN)/python -m hubassoc.testing --port 0 --seed-demo --exec $(BIN)/python examples/quickstart.py
 
 ## test: lint, format check, mypy --strict, and every test
 test: lint typecheck pytest

@@ -28,7 +28,7 @@ async def main() -> None:
             f"associate_default: {len(created.results)} associations created, {created.num_errors} errors"
         )
 
-        result = await client.read("contacts", "companies", ["101", "102", 103])
+        result = await client.read("contacts", "companies", ["101", "102", 103, 104])
         for item in result.results:
             print(
                 f"read: contact {item.from_id} -> {len(item.to)} companies (first: {item.to_ids[:3]})"
