@@ -41,6 +41,7 @@ from ._models import (
 )
 from ._operation import BatchOperation
 from ._ratelimit import RateLimit, RateLimiter
+from ._redis import RedisRateLimit
 from ._version import __version__
 
 __all__ = [
@@ -67,5 +68,6 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "RedisRateLimit",
     "__version__",
 ]
