@@ -28,8 +28,31 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict hubassoc tests examples
 
-pytest: $(STAMP)
+pytest: $(STAMP) redis
 	$(BIN)/pytest
+
+.PHONY: redis bench-shared
+
+## redis: install redis-server (for the shared rate-limit tests) if missing; without apt they skip
+redis:
+	@command -v redis-server >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq redis-server) || \
+		echo "redis-server could not be installed: the Redis rate-limit tests will be skipped"
+
+## bench-shared: 4 processes, one rate-limited emulator: local limiter vs RedisRateLimit
+bench-shared: $(STAMP) redis
+	$(BIN)/python bench/bench_shared_limit.py
+
+## bench: hubassoc against raw aiohttp and HubSpot's SDKs, default sizes (~2 min on 2 cores);
+## prints a table and a JSON line, writes bench/results/latest.md and bench.png
+bench: | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python bench/run.py
+
+## bench-smoke: the same benchmark at a tiny size, to prove it works (seconds); writes nothing
+bench-smoke: | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python bench/run.py --smoke
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist *.egg-info

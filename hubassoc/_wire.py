@@ -8,9 +8,11 @@ as JSON numbers where its docs say strings, and documents ``subCategory`` and
 
 from __future__ import annotations
 
+import gc
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -33,12 +35,40 @@ from ._models import (
 
 T = TypeVar("T")
 
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a large page is decoded or structured.
+
+    Why: a 1,000-id page is tens of thousands of fresh containers that cannot form
+    cycles. Collections triggered half-way through only promote them (and the results
+    kept so far) to older generations, and that promotion is what sets off full
+    collections of the whole heap, again and again as a large read grows: measured on a
+    20,000-id read (248,000 associations), 12 full collections took 0.8-1.1 s of 1.3-1.6 s
+    of client CPU; with this pause, 1 took 0.08 s. Reference counting still frees
+    everything as usual, and the collector runs normally right after.
+
+    The switch is process-wide, so it is only flipped by whoever found it on, and always
+    flipped back, even on an error; a caller that disabled the collector keeps it off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+#: Bodies at least this large are decoded with the collector paused (see gc_paused);
+#: below it the pause buys nothing measurable.
+GC_PAUSE_MIN_BYTES = 32 * 1024
+
 try:  # orjson is optional (`pip install hubassoc[speed]`): same results, less CPU.
     import orjson
 
-    def loads(data: bytes) -> Any:
-        """Decode JSON bytes."""
-        return orjson.loads(data)
+    _decode: Callable[[bytes], Any] = orjson.loads
 
     def dumps(obj: Any) -> bytes:
         """Encode to JSON bytes."""
@@ -46,16 +76,21 @@ try:  # orjson is optional (`pip install hubassoc[speed]`): same results, less C
 
     JSON_DECODE_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, UnicodeDecodeError)
 except ImportError:  # pragma: no cover - exercised only without the extra
-
-    def loads(data: bytes) -> Any:
-        """Decode JSON bytes."""
-        return json.loads(data)
+    _decode = json.loads
 
     def dumps(obj: Any) -> bytes:
         """Encode to JSON bytes."""
         return json.dumps(obj, separators=(",", ":")).encode()
 
     JSON_DECODE_ERRORS = (json.JSONDecodeError, UnicodeDecodeError)
+
+
+def loads(data: bytes) -> Any:
+    """Decode JSON bytes; a large body is decoded with the collector paused."""
+    if len(data) < GC_PAUSE_MIN_BYTES:
+        return _decode(data)
+    with gc_paused():
+        return _decode(data)
 
 
 class ResponseShapeError(ValueError):
@@ -139,10 +174,33 @@ def _structure_associated_object(value: Mapping[str, Any], _: type) -> Associate
 
 
 def _structure_association_read(value: Mapping[str, Any], _: type) -> AssociationRead:
-    return AssociationRead(
-        str(value["from"]["id"]),
-        [_structure_associated_object(o, AssociatedObject) for o in value.get("to", ())],
-    )
+    # The hot path of a read: it runs once per association. It is
+    # _structure_associated_object and _structure_association_type inlined, with the
+    # interned-type lookup done here and a call only on a cache miss; it evaluates and
+    # fails in the same order as they do, so errors are the same too. 0.65 -> 0.54 us
+    # per association on a 10,000-association page.
+    from_id = str(value["from"]["id"])
+    cache = _type_cache
+    to: list[AssociatedObject] = []
+    append = to.append
+    for obj in value.get("to", ()):
+        to_id = str(obj["toObjectId"])
+        types: list[AssociationType] = []
+        for t in obj.get("associationTypes", ()):
+            made = cache.get((t.get("category"), t.get("typeId"), t.get("label")))
+            types.append(
+                made if made is not None else _structure_association_type(t, AssociationType)
+            )
+        append(AssociatedObject(to_id, types))
+    return AssociationRead(from_id, to)
+
+
+# One AssociationSpec per distinct (category, type id), for the same reason as
+# _type_cache: every result of an associate call carries the pair's one default spec,
+# and building it runs the class's converter and validator each time (about half the
+# cost of parsing a DefaultAssociation). Only plain str/int keys are cached, so any
+# other input takes the uncached path and fails exactly as before.
+_spec_cache: dict[tuple[str, int], AssociationSpec] = {}
 
 
 def _structure_wire_spec(value: Mapping[str, Any], _: type) -> AssociationSpec:
@@ -150,6 +208,14 @@ def _structure_wire_spec(value: Mapping[str, Any], _: type) -> AssociationSpec:
     # {category, typeId}. Accept either spelling.
     category = value.get("associationCategory", value.get("category"))
     type_id = value.get("associationTypeId", value.get("typeId"))
+    if type(category) is str and type(type_id) is int:
+        key = (category, type_id)
+        cached = _spec_cache.get(key)
+        if cached is None:
+            cached = AssociationSpec(AssociationCategory(category), type_id)
+            if len(_spec_cache) < _TYPE_CACHE_LIMIT:
+                _spec_cache[key] = cached
+        return cached
     return AssociationSpec(AssociationCategory(category), int(type_id))
 
 
@@ -188,6 +254,11 @@ converter.register_structure_hook_func(
 converter.register_structure_hook(ErrorDetail, _renamed(ErrorDetail))
 converter.register_structure_hook(BatchError, _renamed(BatchError))
 
+_DIRECT_HOOKS: dict[type[Any], Callable[[Any, type], Any]] = {
+    AssociationRead: _structure_association_read,
+    DefaultAssociation: _structure_default_association,
+}
+
 
 def parse_errors(raw: Any) -> list[BatchError]:
     """Structure an ``errors`` array, skipping entries that are not objects."""
@@ -202,7 +273,15 @@ def parse_envelope(raw: Any, item_type: type[T]) -> BatchResult[T]:
         raise ResponseShapeError(f"expected a JSON object, got {type(raw).__name__}")
     try:
         results_raw = raw.get("results") or []
-        results: list[T] = [converter.structure(r, item_type) for r in results_raw]
+        # Straight to the hook for the hot item types: the same function the converter
+        # would dispatch to, minus a dispatch per item. The pause: see gc_paused.
+        hook = _DIRECT_HOOKS.get(item_type)
+        with gc_paused():
+            results: list[T] = (
+                [hook(r, item_type) for r in results_raw]
+                if hook is not None
+                else [converter.structure(r, item_type) for r in results_raw]
+            )
         links = raw.get("links")
         return BatchResult(
             status=BatchStatus(raw.get("status") or BatchStatus.COMPLETE),

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import pytest
 
 from hubassoc import AssociationCategory, AssociationRead, BatchStatus, DefaultAssociation
-from hubassoc._wire import ResponseShapeError, next_cursors, parse_envelope, structure_context
+from hubassoc._wire import (
+    GC_PAUSE_MIN_BYTES,
+    ResponseShapeError,
+    dumps,
+    loads,
+    next_cursors,
+    parse_envelope,
+    structure_context,
+)
 
 
 def _read_envelope(**extra: object) -> dict[str, object]:
@@ -136,3 +145,35 @@ def test_repr_of_a_big_result_stays_short() -> None:
     raw["results"] = raw["results"] * 10_000  # type: ignore[operator]
     page = parse_envelope(raw, AssociationRead)
     assert repr(page) == "BatchResult(status=COMPLETE, results=10000, errors=0)"
+
+
+def test_parsing_leaves_the_garbage_collector_as_it_found_it() -> None:
+    big = dumps({"results": ["x" * 100] * (GC_PAUSE_MIN_BYTES // 50)})
+    assert len(big) >= GC_PAUSE_MIN_BYTES
+    assert gc.isenabled()
+    loads(big)
+    parse_envelope(_read_envelope(), AssociationRead)
+    with pytest.raises(ResponseShapeError):
+        parse_envelope({"results": [{"from": {}}]}, AssociationRead)
+    assert gc.isenabled()  # switched back on, after an error too
+    gc.disable()
+    try:
+        loads(big)
+        parse_envelope(_read_envelope(), AssociationRead)
+        assert not gc.isenabled()  # a caller's choice to keep it off is kept
+    finally:
+        gc.enable()
+
+
+def test_default_association_specs_are_shared_and_equal_to_fresh_ones() -> None:
+    def result(type_id: object) -> dict[str, object]:
+        spec = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}
+        return {"from": {"id": 1}, "to": {"id": 2}, "associationSpec": spec}
+
+    raw = {"results": [result(279), result(279), result("279")]}
+    a, b, c = parse_envelope(raw, DefaultAssociation).results
+    assert a.association_spec is b.association_spec  # interned: immutable, safe to share
+    assert a.association_spec == c.association_spec  # a string id still parses as before
+    assert c.association_spec.type_id == 279
+    with pytest.raises(ResponseShapeError):
+        parse_envelope({"results": [result("x")]}, DefaultAssociation)
