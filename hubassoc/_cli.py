@@ -1409,7 +1409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["emulator"]:
         from hubassoc.testing.__main__ import main as emulator_main
 
-        return emulator_main(arguments[1:])
+        return emulator_main(arguments[1:], prog="hubassoc emulator")
     parser = build_parser()
     args = parser.parse_args(arguments)
     if args.command == "demo":

@@ -10,6 +10,7 @@ whatever is still running when the consumer stops or is cancelled.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Sequence
 from contextlib import aclosing
 from typing import Any, Generic, TypeVar
@@ -26,6 +27,8 @@ __all__ = ["BatchOperation"]
 
 
 ProgressCallback = Callable[[Progress], object]
+#: Name of the task running one chunk call, to tell them apart in ``asyncio.all_tasks()``.
+CHUNK_TASK_NAME = "hubassoc-chunk"
 
 
 def _chunk_error(chunk: Chunk, outcome: ChunkFailure | Retry) -> BatchError:
@@ -77,17 +80,25 @@ async def _drive(
                 call = transport.post(
                     plan.path, chunk.body, size=chunk.size, timeout=timeout, stats=stats
                 )
-                running[asyncio.ensure_future(call)] = chunk
+                running[asyncio.create_task(call, name=CHUNK_TASK_NAME)] = chunk
             if not running:
                 return
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             finished = [(task, running.pop(task)) for task in list(running) if task in done]
+            del done
             # Look at every finished task's exception, so none is left "never retrieved".
             errors = [exc for task, _ in finished if (exc := task.exception()) is not None]
             if errors:
                 raise errors[0]
-            for task, chunk in finished:
-                page, chunk_failed = _page(plan, chunk, task.result())
+            # Pages are built and handed out one at a time, each raw body dropped as soon
+            # as its page exists: holding every finished call's JSON until the last page
+            # was consumed cost a third more memory when streaming.
+            outcomes = deque((task.result(), chunk) for task, chunk in finished)
+            del finished
+            while outcomes:
+                outcome, chunk = outcomes.popleft()
+                page, chunk_failed = _page(plan, chunk, outcome)
+                del outcome
                 if chunk_failed:
                     failed += chunk.size
                 if on_progress is not None:
@@ -97,6 +108,7 @@ async def _drive(
                         )
                     )
                 yield page
+                del page
     finally:
         for task in running:
             task.cancel()

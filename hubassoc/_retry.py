@@ -40,7 +40,7 @@ class RetryPolicy:
     max_retries: int = 5
     max_retry_time: float = 300.0
     base_delay: float = 0.5
-    max_delay: float = 30.0
+    max_delay: float = 8.0
 
 
 def _waits(

@@ -16,13 +16,22 @@ from typing import Any
 import aiohttp
 import attrs
 
-from ._classify import ChunkFailure, Fatal, Retry, Success, classify, parse_rate_limit_headers
+from ._classify import (
+    ChunkFailure,
+    Fatal,
+    RateLimitInfo,
+    Retry,
+    Success,
+    classify,
+    parse_rate_limit_headers,
+)
 from ._exceptions import ClientClosedError
 from ._ratelimit import RateLimiter
 from ._retry import RetryableError, RetryPolicy, with_retries
 from ._version import __version__
 
 logger = logging.getLogger("hubassoc")
+_NO_RATE_INFO = RateLimitInfo()
 
 #: What a chunk call ends with: parsed data, a failure of this chunk, or (a Retry) the
 #: last reason after the retries ran out.
@@ -153,11 +162,13 @@ class Transport:
                 # The class name says enough; str(exc) of some aiohttp errors names headers.
                 return Retry(f"connection failed ({type(exc).__name__})")
         outcome = classify(status, headers, raw)
-        if "X-HubSpot-RateLimit-Remaining" in headers or (
-            isinstance(outcome, Retry) and outcome.rate_limited
-        ):
-            retry_after = (
-                outcome.wait if isinstance(outcome, Retry) and outcome.rate_limited else None
-            )
-            self.limiter.feedback(parse_rate_limit_headers(headers), retry_after=retry_after)
+        # Every answer is reported, headers or not, so a limiter always learns when a
+        # request finished (the shared limiter counts a request until then).
+        retry_after = outcome.wait if isinstance(outcome, Retry) and outcome.rate_limited else None
+        info = (
+            parse_rate_limit_headers(headers)
+            if "X-HubSpot-RateLimit-Remaining" in headers
+            else _NO_RATE_INFO
+        )
+        self.limiter.feedback(info, retry_after=retry_after)
         return outcome

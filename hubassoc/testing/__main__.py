@@ -69,9 +69,9 @@ def _port(text: str) -> int:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m hubassoc.testing",
+        prog=prog,
         description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -154,11 +154,12 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m hubassoc.testing") -> int:
     """Parse ``argv``, serve until interrupted, and return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser(prog)
+    args = parser.parse_args(argv)
     if args.command == []:
-        _parser().error("--exec needs a command")
+        parser.error("--exec needs a command")
     try:
         return asyncio.run(_serve(args))
     except KeyboardInterrupt:

@@ -313,6 +313,14 @@ class _Slot:
     record: RecordedRequest | None = None
 
 
+#: What seed() takes: from-id -> to-ids, ids as str or int.
+_SeedGraph = (
+    Mapping[str, Iterable[str | int]]
+    | Mapping[int, Iterable[str | int]]
+    | Mapping[str | int, Iterable[str | int]]
+)
+
+
 class _Edges:
     """The to-objects of one from-object, in insertion order, with a cached order list."""
 
@@ -532,7 +540,7 @@ class FakeHubSpot:
         self,
         from_type: str,
         to_type: str,
-        graph: Mapping[str | int, Iterable[str | int]],
+        graph: _SeedGraph,
     ) -> None:
         """Add default associations ``from_id -> each to_id`` (and the reverses) for a whole graph."""
         pairs = [

@@ -1,0 +1,280 @@
+"""Resilience: faults survived with nothing lost, rate limits, retries, timeouts, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import attrs
+import pytest
+
+import hubassoc
+from hubassoc import RateLimit
+from hubassoc._classify import RateLimitInfo
+from hubassoc._operation import CHUNK_TASK_NAME
+from hubassoc.testing import FakeHubSpot, Faults
+
+from .conftest import TOKEN
+
+N = 20_000
+
+
+def _graph() -> dict[str, list[str]]:
+    # 0 to 4 associations per id, and every 500th id with 250 (three pages).
+    graph: dict[str, list[str]] = {}
+    for i in range(N):
+        count = 250 if i % 500 == 0 else i % 5
+        if count:
+            graph[str(i)] = [str(1_000_000 + i * 300 + k) for k in range(count)]
+    return graph
+
+
+GRAPH = _graph()
+
+FAULT_MIXES = {
+    "429-storm": Faults(rate_limit=0.3, retry_after=0.01),
+    "5xx": Faults(server_error=0.2),
+    "disconnects": Faults(disconnect=0.15),
+    "truncated": Faults(truncated=0.15),
+    "slow": Faults(slow=0.1, slow_seconds=0.4),
+    "everything": Faults(
+        rate_limit=0.06,
+        retry_after=0.01,
+        server_error=0.05,
+        disconnect=0.05,
+        truncated=0.05,
+        slow=0.04,
+        slow_seconds=0.4,
+    ),
+}
+
+
+def _client(hub: FakeHubSpot, **kwargs: Any) -> hubassoc.Client:
+    options: dict[str, Any] = {
+        "base_url": hub.url,
+        "rate_limit": None,
+        "max_retries": 12,
+        "max_retry_time": 60,
+        "timeout": 0.3,
+        "write_chunk_size": 500,
+    }
+    options.update(kwargs)
+    return hubassoc.Client(TOKEN, **options)
+
+
+@pytest.mark.parametrize(
+    ("mix", "seed"), [(mix, 1) for mix in FAULT_MIXES] + [("everything", 2), ("everything", 3)]
+)
+async def test_nothing_lost_under_faults(mix: str, seed: int) -> None:
+    faults = attrs.evolve(FAULT_MIXES[mix], seed=seed)
+    retries: dict[str, int] = {}
+
+    def count(progress: hubassoc.Progress) -> None:
+        retries[progress.operation] = progress.retries
+
+    async with FakeHubSpot(token=TOKEN) as hub:
+        hub.seed("contacts", "companies", GRAPH)
+        hub.faults = faults
+        async with _client(hub, rate_limit=RateLimit(10_000, 1.0), on_progress=count) as client:
+            result = await client.read("contacts", "companies", range(N))
+            assert result.failures == []
+            got = {r.from_id: r.to_ids for r in result.results}
+            # Every association exactly once, in page order: no page of a retried call twice.
+            assert got == GRAPH
+            assert sorted(result.ids_without_associations, key=int) == [
+                str(i) for i in range(N) if str(i) not in GRAPH
+            ]
+
+            pairs = [(str(i), str(900_000 + i)) for i in range(N)]
+            created = await client.associate_default("deals", "tickets", pairs)
+            assert created.failures == []
+            assert hub.graph("deals", "tickets") == {f: [t] for f, t in pairs}
+
+            archived = await client.archive("deals", "tickets", pairs[: N // 2])
+            assert archived.failures == []
+            assert hub.graph("deals", "tickets") == {f: [t] for f, t in pairs[N // 2 :]}
+    # The mix really injected faults, and every operation lived through some.
+    assert set(retries) == {"read", "associate_default", "archive"}
+    assert sum(retries.values()) > 0
+
+
+async def test_every_input_accounted_for_when_retries_run_out() -> None:
+    async with FakeHubSpot(token=TOKEN, faults=Faults(seed=3, server_error=0.5)) as hub:
+        hub.seed("contacts", "companies", GRAPH)
+        async with _client(hub, max_retries=1, read_chunk_size=200) as client:
+            result = await client.read("contacts", "companies", range(N))
+    assert result.failures, "with half the calls failing and one retry, some chunks must fail"
+    accounted = {r.from_id for r in result.results} | set(result.ids_without_associations)
+    for error in result.failures:
+        assert error.category == "RETRIES_EXHAUSTED"
+        assert "gave up after 2 attempt(s)" in error.message
+        accounted.update(error.ids)
+    assert accounted == {str(i) for i in range(N)}
+    failed = set(result.failed_ids)
+    for item in result.results:
+        if item.from_id not in failed:
+            assert item.to_ids == GRAPH[item.from_id]
+
+
+async def test_client_rate_limit_sees_no_429_at_the_server_limit() -> None:
+    async with FakeHubSpot(token=TOKEN, rate_limit=(20, 0.5)) as hub:
+        hub.seed("contacts", "companies", {str(i): ["1"] for i in range(60)})
+        async with _client(
+            hub, rate_limit=RateLimit(20, 0.5), read_chunk_size=1, timeout=10
+        ) as client:
+            result = await client.read("contacts", "companies", range(60))
+    assert len(result.results) == 60
+    assert hub.status_counts[429] == 0
+    assert len(hub.requests) == 60
+
+
+async def test_without_a_client_limit_429s_are_retried_to_completion() -> None:
+    async with FakeHubSpot(token=TOKEN, rate_limit=(10, 0.3)) as hub:
+        hub.seed("contacts", "companies", {str(i): ["1"] for i in range(40)})
+        async with _client(hub, read_chunk_size=1, timeout=10) as client:
+            result = await client.read("contacts", "companies", range(40))
+    assert hub.status_counts[429] > 0
+    assert result.failures == []
+    assert len(result.results) == 40
+
+
+async def test_a_429_pauses_every_queued_request() -> None:
+    limit = RateLimit(1000, 10.0)
+    await limit.acquire()  # binds the limiter to this loop
+    limit.feedback(RateLimitInfo(), retry_after=30.0)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(limit.acquire(), 0.05)
+
+
+async def test_low_remaining_from_the_server_slows_the_client() -> None:
+    limit = RateLimit(100, 10.0)
+    await limit.acquire()
+    # Other processes used the app's budget: the server has room for one more only.
+    limit.feedback(RateLimitInfo(max=100, remaining=1, interval=10.0), retry_after=None)
+    await asyncio.wait_for(limit.acquire(), 1.0)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(limit.acquire(), 0.05)
+
+
+async def test_rolling_window_admits_max_requests_then_waits() -> None:
+    limit = RateLimit(5, 30.0)
+    for _ in range(5):
+        await asyncio.wait_for(limit.acquire(), 1.0)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(limit.acquire(), 0.05)
+
+
+def test_rate_limit_settings_are_checked() -> None:
+    with pytest.raises(hubassoc.InvalidInputError):
+        RateLimit(0, 10.0)
+    with pytest.raises(hubassoc.InvalidInputError):
+        RateLimit(10, 0)
+
+
+async def test_retry_after_longer_than_the_budget_gives_up_at_once(hub: FakeHubSpot) -> None:
+    hub.fail_next(5, 429, headers={"Retry-After": "3600"})
+    async with _client(hub, max_retry_time=30) as client:
+        result = await client.read("contacts", "companies", ["1"])
+    assert len(hub.requests) == 1
+    [error] = result.failures
+    assert error.category == "RATE_LIMITS"
+    assert error.ids == ["1"]
+
+
+async def test_retries_are_logged_with_endpoint_chunk_size_attempt_and_reason(
+    hub: FakeHubSpot, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub.seed("contacts", "companies", {"1": ["2"]})
+    hub.fail_next(1, 503, headers={"Retry-After": "0"})
+    with caplog.at_level(logging.INFO, logger="hubassoc"):
+        async with _client(hub) as client:
+            await client.read("contacts", "companies", ["1", "3"])
+    [record] = [r for r in caplog.records if r.name == "hubassoc"]
+    message = record.getMessage()
+    assert "/crm/v4/associations/contacts/companies/batch/read" in message
+    assert "(2 inputs)" in message
+    assert "attempt 1 of 13" in message
+    assert "HTTP 503" in message
+
+
+async def test_a_hung_server_does_not_hang_the_caller(hub: FakeHubSpot) -> None:
+    hub.hold()
+    async with _client(hub, max_retries=1, timeout=0.1) as client:
+        result = await client.read("contacts", "companies", ["1"])
+    hub.release()
+    [error] = result.failures
+    assert error.category == "RETRIES_EXHAUSTED"
+    assert "no answer within 0.1s" in error.message
+
+
+async def test_per_call_timeout_overrides_the_client_default(hub: FakeHubSpot) -> None:
+    hub.hold()
+    async with _client(hub, max_retries=0, timeout=30) as client:
+        result = await client.read("contacts", "companies", ["1"], timeout=0.05)
+    hub.release()
+    assert "no answer within 0.05s" in result.failures[0].message
+
+
+def _chunk_tasks() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == CHUNK_TASK_NAME]
+
+
+async def test_cancelling_a_read_cancels_its_calls_and_the_client_stays_usable(
+    hub: FakeHubSpot, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub.seed("contacts", "companies", {str(i): ["1"] for i in range(100)})
+    async with _client(hub, read_chunk_size=10, max_concurrency=4, timeout=30) as client:
+        hub.hold()
+        task = asyncio.ensure_future(client.read("contacts", "companies", range(100)))
+        await hub.wait_for_in_flight(4)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert _chunk_tasks() == []
+        hub.release()
+        result = await client.read("contacts", "companies", ["1", "2"])
+        assert [r.from_id for r in result.results] == ["1", "2"]
+    assert not [
+        r for r in caplog.records if "destroyed" in r.getMessage() or "Unclosed" in r.getMessage()
+    ]
+
+
+async def test_breaking_out_of_async_for_releases_in_flight_calls(hub: FakeHubSpot) -> None:
+    hub.seed("contacts", "companies", {str(i): ["1"] for i in range(100)})
+    async with _client(hub, read_chunk_size=10, max_concurrency=3, timeout=30) as client:
+        async for item in client.read("contacts", "companies", range(100)):
+            assert item.to_ids == ["1"]
+            hub.hold()  # the calls started while we look at this item stay in flight
+            break
+        # CPython closes the abandoned iterator at once; its calls are cancelled.
+        pending = _chunk_tasks()
+        if pending:
+            await asyncio.wait(pending)
+        assert all(t.cancelled() or t.done() for t in pending)
+        assert _chunk_tasks() == []
+        hub.release()
+        again = await client.read("contacts", "companies", ["5"])
+        assert again.results[0].to_ids == ["1"]
+
+
+async def test_aclosing_a_stream_cancels_at_once(hub: FakeHubSpot) -> None:
+    hub.seed("contacts", "companies", {str(i): ["1"] for i in range(100)})
+    async with _client(hub, read_chunk_size=10, timeout=30) as client:
+        pages = client.read("contacts", "companies", range(100)).pages()
+        async with contextlib.aclosing(pages):
+            first = await anext(pages)
+            hub.hold()
+        assert len(first.results) == 10
+        assert _chunk_tasks() == []
+        hub.release()
+
+
+async def test_a_fatal_error_cancels_the_other_chunks(hub: FakeHubSpot) -> None:
+    async with _client(hub, read_chunk_size=10, max_concurrency=4) as client:
+        hub.fail_next(1, 401)
+        with pytest.raises(hubassoc.AuthenticationError):
+            await client.read("contacts", "companies", range(1000))
+        assert _chunk_tasks() == []
+    assert len(hub.requests) < 100
