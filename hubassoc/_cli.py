@@ -43,6 +43,7 @@ from typing import IO, Any, Final, Generic, Literal, TextIO, TypeVar
 
 import attrs
 
+from ._argtypes import positive_int, seconds
 from ._client import DEFAULT_BASE_URL, DEFAULT_WRITE_CHUNK_SIZE, READ_LIMIT, TOKEN_ENV, Client
 from ._exceptions import HubSpotError, InvalidInputError
 from ._models import (
@@ -978,26 +979,6 @@ def _rate_limit(text: str) -> RateLimit | None:
     return limit
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
-
-
 def _object_type(text: str) -> str:
     if not _OBJECT_TYPE.fullmatch(text):
         raise argparse.ArgumentTypeError(
@@ -1275,7 +1256,7 @@ def _job_options() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=positive_int,
         default=8,
         metavar="N",
         help="requests in flight at once (default 8)",
@@ -1289,7 +1270,7 @@ def _job_options() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--chunk-size",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help=f"inputs per request (default {READ_LIMIT} for read, at most {READ_LIMIT}; "
@@ -1311,7 +1292,7 @@ def _job_options() -> argparse.ArgumentParser:
     shown = common.add_argument_group("progress")
     shown.add_argument(
         "--progress-interval",
-        type=_seconds,
+        type=seconds,
         default=10.0,
         metavar="SECONDS",
         help="seconds between progress lines when stderr is not a terminal (default 10)",

@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from hubassoc._argtypes import positive_int, seconds
 from hubassoc.testing._server import FakeHubSpot
 
 _DESCRIPTION = """\
@@ -39,26 +40,6 @@ def _rate_limit(text: str) -> tuple[int, float]:
     return parsed
 
 
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -83,7 +64,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--seed-demo", action="store_true", help="seed the demo data (see below)")
     parser.add_argument(
         "--page-size",
-        type=_positive_int,
+        type=positive_int,
         default=100,
         metavar="N",
         help="to-objects per batch-read page (default 100)",
@@ -97,7 +78,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--latency",
-        type=_non_negative,
+        type=seconds,
         default=0.0,
         metavar="SECONDS",
         help="delay before every answer (default 0)",
