@@ -137,6 +137,23 @@ class ReadPlan:
         for from_id in asked.difference(cursors):
             self._cursors_sent.pop(from_id, None)
         self.finished += len(asked) - sum(1 for f in cursors if f in asked) + len(repeated)
+        answered = {r.from_id for r in page.results}
+        answered.update(i for e in page.errors for i in e.ids)
+        unanswered = [i for i in chunk.context["ids"] if i not in answered]
+        if unanswered:
+            for from_id in unanswered:
+                self._cursors_sent.pop(from_id, None)
+            page = attrs.evolve(
+                page,
+                errors=[
+                    *page.errors,
+                    BatchError(
+                        category="INVALID_RESPONSE",
+                        message="HubSpot's answer neither returned nor reported these ids",
+                        context={"ids": unanswered},
+                    ),
+                ],
+            )
         if repeated:
             for from_id in repeated:
                 self._cursors_sent.pop(from_id, None)

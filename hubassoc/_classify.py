@@ -9,6 +9,7 @@ lets every HubSpot quirk be tested directly.
 from __future__ import annotations
 
 import email.utils
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -140,6 +141,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if math.isnan(seconds):
+        return None
     return max(seconds, 0.0)
 
 

@@ -162,6 +162,15 @@ class Client:
     def _types(self, from_type: Any, to_type: Any) -> tuple[str, str]:
         return validate.object_type(from_type, "from"), validate.object_type(to_type, "to")
 
+    @staticmethod
+    def _timeout(value: Any) -> float | None:
+        # aiohttp reads 0 as "no timeout"; a per-call value must be a real bound.
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise InvalidInputError(f"timeout must be a number > 0, got {value!r}")
+        return float(value)
+
     def read(
         self,
         from_type: str,
@@ -190,7 +199,7 @@ class Client:
             self._transport,
             name="read",
             order=clean,
-            timeout=timeout,
+            timeout=self._timeout(timeout),
             on_progress=on_progress or self.on_progress,
         )
 
@@ -216,7 +225,7 @@ class Client:
             lambda: associate_plan(from_type, to_type, clean, size),
             self._transport,
             name="associate_default",
-            timeout=timeout,
+            timeout=self._timeout(timeout),
             on_progress=on_progress or self.on_progress,
         )
 
@@ -245,7 +254,7 @@ class Client:
             lambda: archive_plan(from_type, to_type, clean, size),
             self._transport,
             name="archive",
-            timeout=timeout,
+            timeout=self._timeout(timeout),
             on_progress=on_progress or self.on_progress,
         )
 
@@ -272,6 +281,6 @@ class Client:
             lambda: purge_plan(from_type, to_type, clean, size),
             self._transport,
             name="purge_configurations",
-            timeout=timeout,
+            timeout=self._timeout(timeout),
             on_progress=on_progress or self.on_progress,
         )

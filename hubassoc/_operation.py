@@ -74,13 +74,17 @@ async def _drive(
     limit = transport.max_concurrency
     stats = CallStats()
     failed = 0
+
+    def refill() -> None:
+        while len(running) < limit and (chunk := plan.next_chunk()) is not None:
+            call = transport.post(
+                plan.path, chunk.body, size=chunk.size, timeout=timeout, stats=stats
+            )
+            running[asyncio.create_task(call, name=CHUNK_TASK_NAME)] = chunk
+
     try:
         while True:
-            while len(running) < limit and (chunk := plan.next_chunk()) is not None:
-                call = transport.post(
-                    plan.path, chunk.body, size=chunk.size, timeout=timeout, stats=stats
-                )
-                running[asyncio.create_task(call, name=CHUNK_TASK_NAME)] = chunk
+            refill()
             if not running:
                 return
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -107,6 +111,9 @@ async def _drive(
                             name, plan.total, plan.finished, failed, stats.calls, stats.retries
                         )
                     )
+                # Start the next chunks before handing the page over, so a slow consumer
+                # does not leave the concurrency budget idle.
+                refill()
                 yield page
                 del page
     finally:

@@ -9,6 +9,7 @@ window and makes the next one wait until the oldest leaves it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 from typing import Protocol, runtime_checkable
 
@@ -16,6 +17,11 @@ from ._classify import RateLimitInfo
 from ._exceptions import InvalidInputError
 
 __all__ = ["RateLimit", "RateLimiter"]
+
+#: When the current task's last request started (feedback runs in the same task).
+_STARTED: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "hubassoc_ratelimit_started", default=None
+)
 
 
 @runtime_checkable
@@ -70,10 +76,9 @@ class RateLimit:
         loop = asyncio.get_running_loop()
         if self._lock is None or self._loop is not loop:
             # Loop-bound primitives are made on first use, in the loop that uses them.
+            # loop.time() is time.monotonic() for every loop, so the window stays valid.
             self._lock = asyncio.Lock()
             self._loop = loop
-            self._starts.clear()
-            self._paused_until = 0.0
         return self._lock
 
     async def acquire(self) -> None:
@@ -93,6 +98,7 @@ class RateLimit:
                     starts.popleft()
                 if len(starts) < self.max_requests:
                     starts.append(now)
+                    _STARTED.set(now)
                     return
                 await asyncio.sleep(starts[0] - horizon)
 
@@ -102,9 +108,12 @@ class RateLimit:
             return
         now = self._loop.time()
         if retry_after is not None:
+            # A 429: its wait is what counts; its Remaining: 0 must not fill the window.
             self._paused_until = max(self._paused_until, now + retry_after)
-        if info.remaining is None:
             return
+        started = _STARTED.get()
+        if info.remaining is None or (started is not None and started <= now - self._hold):
+            return  # no news, or news about a window that has passed
         limit = min(self.max_requests, info.max) if info.max else self.max_requests
         used = limit - info.remaining
         horizon = now - self._hold

@@ -307,7 +307,12 @@ def next_cursors(raw: Mapping[str, Any]) -> dict[str, str]:
         paging = result.get("paging")
         if not paging:
             continue
-        after = (paging.get("next") or {}).get("after")
+        following = paging.get("next") if isinstance(paging, Mapping) else None
+        if not isinstance(following, Mapping | None):
+            raise ResponseShapeError(f"unexpected paging: {paging!r}")
+        after = (following or {}).get("after")
         if after is not None:
             out[str(result["from"]["id"])] = str(after)
+        elif not isinstance(paging, Mapping):
+            raise ResponseShapeError(f"unexpected paging: {paging!r}")
     return out

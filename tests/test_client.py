@@ -222,6 +222,7 @@ async def test_403_raises_forbidden_with_missing_scopes(
         lambda c: c.associate_default("contacts", "companies", [("1",)]),
         lambda c: c.archive("contacts", "companies", {"1": [""]}),
         lambda c: c.purge_configurations("contacts", "companies", [3]),
+        lambda c: c.read("contacts", "companies", ["1"], timeout=0),
     ],
 )
 async def test_bad_input_sends_nothing(

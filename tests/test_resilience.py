@@ -278,3 +278,68 @@ async def test_a_fatal_error_cancels_the_other_chunks(hub: FakeHubSpot) -> None:
             await client.read("contacts", "companies", range(1000))
         assert _chunk_tasks() == []
     assert len(hub.requests) < 100
+
+
+async def test_a_429_waits_its_retry_after_not_a_window_of_phantoms() -> None:
+    limit = RateLimit(100, 10.0)
+    await limit.acquire()
+    # A 429 also says Remaining: 0; its Retry-After is what counts.
+    limit.feedback(RateLimitInfo(max=100, remaining=0, interval=10.0), retry_after=0.01)
+    await asyncio.wait_for(limit.acquire(), 1.0)
+
+
+async def test_remaining_from_an_answer_older_than_the_window_is_ignored() -> None:
+    from hubassoc._ratelimit import _STARTED
+
+    limit = RateLimit(5, 10.0)
+    await limit.acquire()
+    _STARTED.set(asyncio.get_running_loop().time() - 60.0)  # this request started long ago
+    limit.feedback(RateLimitInfo(max=5, remaining=0, interval=10.0), retry_after=None)
+    await asyncio.wait_for(limit.acquire(), 1.0)
+
+
+def test_a_rate_limit_keeps_its_window_across_event_loops() -> None:
+    limit = RateLimit(2, 30.0)
+
+    async def take(n: int) -> None:
+        for _ in range(n):
+            await limit.acquire()
+
+    asyncio.run(take(2))
+    with pytest.raises(TimeoutError):
+        asyncio.run(asyncio.wait_for(take(1), 0.05))
+
+
+async def test_ids_a_2xx_answer_leaves_out_are_reported_not_lost(hub: FakeHubSpot) -> None:
+    hub.seed("contacts", "companies", {"1": ["2"]})
+    hub.fail_next(1, 200, body=b'{"status": "COMPLETE", "results": []}')
+    async with _client(hub) as client:
+        result = await client.read("contacts", "companies", ["1", "2"])
+    [error] = result.failures
+    assert error.category == "INVALID_RESPONSE"
+    assert error.ids == ["1", "2"]
+    assert result.failed_ids == ["1", "2"]
+
+
+@pytest.mark.parametrize("paging", ['"none"', '{"next": "x"}'])
+async def test_malformed_paging_fails_only_that_chunk(hub: FakeHubSpot, paging: str) -> None:
+    hub.seed("contacts", "companies", {"1": ["2"]})
+    body = (
+        '{"status": "COMPLETE", "results": [{"from": {"id": "1"}, "to": [], "paging": '
+        + paging
+        + "}]}"
+    )
+    hub.fail_next(1, 200, body=body.encode(), path_contains="batch/read")
+    async with _client(hub, read_chunk_size=1) as client:
+        result = await client.read("contacts", "companies", ["1", "3"])
+    assert [e.category for e in result.failures] == ["INVALID_RESPONSE"]
+    assert set(result.failed_ids) | set(result.ids_without_associations) | {
+        r.from_id for r in result.results
+    } == {"1", "3"}
+
+
+def test_retry_after_nan_is_ignored() -> None:
+    from hubassoc._classify import parse_retry_after
+
+    assert parse_retry_after("nan") is None
+    assert parse_retry_after("inf") == float("inf")
