@@ -93,6 +93,9 @@ class Transport:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=max(self.max_concurrency, 10)),
             )
+        elif self._session.closed:
+            # A borrowed session closed by its owner: say so, not aiohttp's bare RuntimeError.
+            raise ClientClosedError("the aiohttp session passed as session= has been closed")
         return self._session
 
     async def close(self) -> None:

@@ -361,3 +361,13 @@ async def test_leaving_async_with_on_error_closes_the_session(hub: FakeHubSpot) 
             raise KeyError("boom")
     with pytest.raises(ClientClosedError):
         await client.read("contacts", "companies", ["1"])
+
+
+async def test_a_borrowed_session_closed_by_its_owner_is_a_clear_error(hub: FakeHubSpot) -> None:
+    session = aiohttp.ClientSession()
+    client = _client(hub, session=session)
+    await session.close()
+    with pytest.raises(ClientClosedError, match="session= has been closed"):
+        await client.read("contacts", "companies", ["1"])
+    await client.close()
+    assert hub.requests == []
