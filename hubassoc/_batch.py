@@ -137,37 +137,36 @@ class ReadPlan:
         for from_id in asked.difference(cursors):
             self._cursors_sent.pop(from_id, None)
         self.finished += len(asked) - sum(1 for f in cursors if f in asked) + len(repeated)
+        # An id with no next cursor is done; its cursor set was dropped above.
+        extra: list[BatchError] = []
         answered = {r.from_id for r in page.results}
         answered.update(i for e in page.errors for i in e.ids)
         unanswered = [i for i in chunk.context["ids"] if i not in answered]
         if unanswered:
-            for from_id in unanswered:
-                self._cursors_sent.pop(from_id, None)
-            page = attrs.evolve(
-                page,
-                errors=[
-                    *page.errors,
-                    BatchError(
-                        category="INVALID_RESPONSE",
-                        message="HubSpot's answer neither returned nor reported these ids",
-                        context={"ids": unanswered},
-                    ),
-                ],
+            extra.append(
+                BatchError(
+                    category="INVALID_RESPONSE",
+                    message="HubSpot's answer neither returned nor reported these ids",
+                    context={"ids": unanswered},
+                )
             )
         if repeated:
             for from_id in repeated:
                 self._cursors_sent.pop(from_id, None)
-            error = BatchError(
-                category="PAGING_ERROR",
-                sub_category=REPEATED_CURSOR,
-                message=(
-                    "HubSpot returned a paging cursor it had already returned for these ids; "
-                    "stopped following it so the read cannot loop forever. The pages read "
-                    "before it are in the results."
-                ),
-                context={"ids": repeated},
+            extra.append(
+                BatchError(
+                    category="PAGING_ERROR",
+                    sub_category=REPEATED_CURSOR,
+                    message=(
+                        "HubSpot returned a paging cursor it had already returned for these "
+                        "ids; stopped following it so the read cannot loop forever. The pages "
+                        "read before it are in the results."
+                    ),
+                    context={"ids": repeated},
+                )
             )
-            page = attrs.evolve(page, errors=[*page.errors, error])
+        if extra:
+            page = attrs.evolve(page, errors=[*page.errors, *extra])
         return page
 
     def fail(self, chunk: Chunk, error: BatchError) -> BatchResult[AssociationRead]:
