@@ -1,0 +1,166 @@
+"""Response bodies the emulator sends: JSON codec, error bodies and batch envelopes."""
+
+from __future__ import annotations
+
+import http
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import attrs
+
+from hubassoc.testing._objects import _singular
+
+
+def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is an optional speed-up
+        return (
+            lambda obj: json.dumps(obj, separators=(",", ":")).encode(),
+            json.loads,
+        )
+    return orjson.dumps, orjson.loads
+
+
+_dumps, _loads = _json_codec()
+
+_JSON: Final = "application/json"
+
+_AUTH_MESSAGE: Final = (
+    "Authentication credentials not found. This API supports OAuth 2.0 authentication "
+    "and you can find more details at "
+    "https://developers.hubspot.com/docs/methods/auth/oauth-overview"
+)
+_SCOPES_MESSAGE: Final = (
+    "This app hasn't been granted all required scopes to make this call. Read more about "
+    "required scopes here: https://developers.hubspot.com/scopes."
+)
+_CATEGORY_BY_STATUS: Final[Mapping[int, str]] = {
+    400: "VALIDATION_ERROR",
+    401: "INVALID_AUTHENTICATION",
+    403: "MISSING_SCOPES",
+    404: "OBJECT_NOT_FOUND",
+    405: "VALIDATION_ERROR",
+    409: "CONFLICT",
+    423: "LOCKED",
+    477: "MIGRATION_IN_PROGRESS",
+}
+_GATEWAY_PAGE: Final = (
+    "<!DOCTYPE html>\n<html>\n<head><title>{status} {phrase}</title></head>\n"
+    "<body>\n<center><h1>{status} {phrase}</h1></center>\n"
+    "<hr><center>cloudflare</center>\n</body>\n</html>\n"
+)
+
+
+@attrs.define(slots=True)
+class _Reply:
+    status: int
+    body: bytes = b""
+    content_type: str | None = _JSON
+    headers: dict[str, str] = attrs.Factory(dict)
+    disconnect: bool = False
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Migration In Progress" if status == 477 else "Error"
+
+
+def _error_reply(
+    status: int, correlation_id: str, message: str | None = None, in_: str | None = None
+) -> _Reply:
+    body: dict[str, Any] = {
+        "status": "error",
+        "message": message or f"{_phrase(status)}.",
+        "correlationId": correlation_id,
+        "category": _CATEGORY_BY_STATUS.get(status, "INTERNAL_ERROR" if status >= 500 else "ERROR"),
+    }
+    if status == 400:
+        body["errors"] = [{"message": body["message"], "in": in_ or "body"}]
+    return _Reply(status, _dumps(body))
+
+
+def _auth_reply(correlation_id: str) -> _Reply:
+    body = {
+        "status": "error",
+        "message": _AUTH_MESSAGE,
+        "correlationId": correlation_id,
+        "category": "INVALID_AUTHENTICATION",
+    }
+    return _Reply(401, _dumps(body))
+
+
+def _scopes_reply(correlation_id: str, scopes: list[str]) -> _Reply:
+    body = {
+        "status": "error",
+        "message": _SCOPES_MESSAGE,
+        "correlationId": correlation_id,
+        "errors": [
+            {
+                "message": "One or more of the following scopes are required.",
+                "context": {"requiredScopes": list(scopes)},
+            }
+        ],
+        "links": {"scopes": "https://developers.hubspot.com/scopes"},
+        "category": "MISSING_SCOPES",
+    }
+    return _Reply(403, _dumps(body))
+
+
+def _server_error_reply(status: int, correlation_id: str) -> _Reply:
+    if status in (502, 503):
+        page = _GATEWAY_PAGE.format(status=status, phrase=_phrase(status))
+        return _Reply(status, page.encode(), "text/html", {"Server": "cloudflare"})
+    return _error_reply(status, correlation_id, "internal error")
+
+
+def _envelope(
+    results: list[Any], errors: list[Any], requested_at: str, started_at: str | None = None
+) -> dict[str, Any]:
+    envelope: dict[str, Any] = {"status": "COMPLETE", "results": results, "errors": errors}
+    if errors:
+        envelope["numErrors"] = len(errors)
+    envelope["requestedAt"] = requested_at
+    envelope["startedAt"] = started_at or requested_at
+    envelope["completedAt"] = _now_iso()
+    envelope["links"] = {}
+    return envelope
+
+
+def _item_error(
+    category: str,
+    message: str,
+    context: dict[str, list[str]],
+    sub_category: str | None = None,
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"status": "error", "category": category}
+    if sub_category is not None:
+        error["subCategory"] = sub_category
+    error["message"] = message
+    error["context"] = context
+    error["errors"] = []
+    error["links"] = {}
+    return error
+
+
+def _missing_object_error(
+    from_type: str, to_type: str, from_id: str, to_ids: list[str], invalid: set[str]
+) -> dict[str, Any]:
+    missing = [
+        f"{_singular(object_type)} {object_id}"
+        for object_type, object_id in [(from_type, from_id), *((to_type, t) for t in to_ids)]
+        if object_id in invalid
+    ]
+    return _item_error(
+        "OBJECT_NOT_FOUND",
+        f"Objects do not exist: {', '.join(missing)}.",
+        {"fromObjectId": [from_id], "toObjectId": list(to_ids)},
+    )

@@ -1,0 +1,251 @@
+"""``/crm/v4/associations/{from}/{to}/batch/{read,associate/default,archive}``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable
+from typing import Any, Final
+
+from hubassoc.testing._objects import _HUBSPOT_DEFINED, _default_type_id, _json_id, _singular
+from hubassoc.testing._replies import (
+    _dumps,
+    _envelope,
+    _item_error,
+    _missing_object_error,
+    _Reply,
+)
+from hubassoc.testing._routes._base import (
+    _Batch,
+    _Call,
+    _Endpoint,
+    _parse_batch,
+    _ref_id,
+)
+
+_PREFIX: Final = r"/crm/v4/associations/([^/]+)/([^/]+)/batch/"
+
+
+def _encode_cursor(offset: int, from_id: str) -> str:
+    raw = base64.urlsafe_b64encode(f"{offset}:{from_id}".encode()).decode("ascii")
+    return raw.replace("=", "%3D")
+
+
+def _decode_cursor(after: str) -> tuple[int, str] | None:
+    try:
+        text = base64.urlsafe_b64decode(after.replace("%3D", "=")).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    offset_text, sep, from_id = text.partition(":")
+    if not sep or not offset_text.isdigit():
+        return None
+    offset = int(offset_text)
+    # Only canonical cursors are accepted, so edited or made-up strings are rejected.
+    if _encode_cursor(offset, from_id) != after.replace("=", "%3D"):
+        return None
+    return offset, from_id
+
+
+def _answer(call: _Call, results: list[Any], errors: list[Any], *, empty_ok: bool) -> _Reply:
+    """200/207 with an envelope, or 204 for a clean write when the emulator answers so."""
+    if empty_ok and not errors and call.empty_write_responses:
+        return _Reply(204, b"", None)
+    envelope = _envelope(results, errors, call.requested_at, call.started_at)
+    return _Reply(207 if errors else 200, _dumps(envelope))
+
+
+# ---------------------------------------------------------------------- batch/read
+
+_ReadInput = tuple[str, str | None]
+
+
+def _check_read_input(item: Any) -> _ReadInput | str:
+    object_id = _ref_id(item)
+    if object_id is None:
+        return "Each input must be an object with a string 'id'."
+    after = item.get("after")
+    if after is not None and not isinstance(after, str):
+        return "'after' must be a string."
+    return object_id, after
+
+
+def _parse_read(call: _Call) -> _Batch[_ReadInput] | _Reply:
+    return _parse_batch(call, call.read_limit, _check_read_input)
+
+
+def _read_mentions(parsed: _Batch[_ReadInput]) -> Iterable[str]:
+    return (from_id for from_id, _ in parsed[2])
+
+
+def _apply_read(call: _Call, parsed: _Batch[_ReadInput]) -> _Reply:
+    from_type, to_type, inputs = parsed
+    store = call.store
+    pair = store.pairs.get((from_type, to_type), {})
+    page_size = call.page_size
+    invalid_ids, repeat_ids = call.invalid_ids, call.repeat_ids
+    from_name, to_name = _singular(from_type), _singular(to_type)
+    context_types = {"fromObjectType": [from_name], "toObjectType": [to_name]}
+    results: list[Any] = []
+    errors: list[Any] = []
+    for from_id, after in inputs:
+        if from_id in invalid_ids:
+            errors.append(
+                _item_error(
+                    "OBJECT_NOT_FOUND",
+                    f"{from_name.capitalize()} {from_id} does not exist.",
+                    {"fromObjectId": [from_id], **context_types},
+                )
+            )
+            continue
+        offset = 0
+        if after is not None:
+            cursor = _decode_cursor(after)
+            if cursor is None or cursor[1] != from_id:
+                errors.append(
+                    _item_error(
+                        "VALIDATION_ERROR",
+                        f"Invalid paging cursor for {from_name} {from_id}.",
+                        {"fromObjectId": [from_id], "after": [after], **context_types},
+                    )
+                )
+                continue
+            offset = cursor[0]
+        edges = pair.get(from_id)
+        repeat = from_id in repeat_ids
+        if (edges is None or not edges.to) and not repeat:
+            errors.append(
+                _item_error(
+                    "OBJECT_NOT_FOUND",
+                    f"No {to_name} is associated with {from_name} {from_id}.",
+                    {"fromObjectId": [from_id], **context_types},
+                    sub_category="crm.associations.NO_ASSOCIATIONS_FOUND",
+                )
+            )
+            continue
+        to_items: list[dict[str, Any]] = []
+        more = False
+        if edges is not None:
+            order = edges.order()
+            page = order[offset : offset + page_size]
+            more = offset + page_size < len(order)
+            types_of = edges.to
+            to_items = [
+                {
+                    "toObjectId": _json_id(to_id),
+                    "associationTypes": store.types_as_json(types_of[to_id]),
+                }
+                for to_id in page
+            ]
+        result: dict[str, Any] = {"from": {"id": from_id}, "to": to_items}
+        if repeat or more:
+            next_after = _encode_cursor(page_size if repeat else offset + page_size, from_id)
+            link = f"{call.base_url}{call.path}?after={next_after}"
+            result["paging"] = {"next": {"after": next_after, "link": link}}
+        results.append(result)
+    return _answer(call, results, errors, empty_ok=False)
+
+
+# ---------------------------------------------------------------------- batch/associate/default
+
+_PairInput = tuple[str, str]
+
+
+def _check_associate_input(item: Any) -> _PairInput | str:
+    if not isinstance(item, dict):
+        return "Each input must be an object with 'from' and 'to'."
+    from_id, to_id = _ref_id(item.get("from")), _ref_id(item.get("to"))
+    if from_id is None or to_id is None:
+        return "Each input needs 'from': {'id': ...} and 'to': {'id': ...}."
+    return from_id, to_id
+
+
+def _parse_associate(call: _Call) -> _Batch[_PairInput] | _Reply:
+    return _parse_batch(call, call.write_limit, _check_associate_input)
+
+
+def _pair_mentions(parsed: _Batch[_PairInput]) -> Iterable[str]:
+    return (object_id for pair in parsed[2] for object_id in pair)
+
+
+def _apply_associate_default(call: _Call, parsed: _Batch[_PairInput]) -> _Reply:
+    from_type, to_type, inputs = parsed
+    type_id = _default_type_id(from_type, to_type)
+    spec = {"associationCategory": _HUBSPOT_DEFINED, "associationTypeId": type_id}
+    invalid = call.invalid_ids
+    results: list[Any] = []
+    errors: list[Any] = []
+    applied: list[tuple[str, str]] = []
+    for from_id, to_id in inputs:
+        if invalid and (from_id in invalid or to_id in invalid):
+            errors.append(_missing_object_error(from_type, to_type, from_id, [to_id], invalid))
+            continue
+        applied.append((from_id, to_id))
+        results.append({"from": {"id": from_id}, "to": {"id": to_id}, "associationSpec": spec})
+    call.store.associate_many(from_type, to_type, applied, type_id, _HUBSPOT_DEFINED, None)
+    return _answer(call, results, errors, empty_ok=False)
+
+
+# ---------------------------------------------------------------------- batch/archive
+
+_ArchiveInput = tuple[str, list[str]]
+
+
+def _check_archive_input(item: Any) -> _ArchiveInput | str:
+    if not isinstance(item, dict):
+        return "Each input must be an object with 'from' and 'to'."
+    from_id = _ref_id(item.get("from"))
+    to_refs = item.get("to")
+    if from_id is None or not isinstance(to_refs, list):
+        return "Each input needs 'from': {'id': ...} and 'to': [{'id': ...}, ...]."
+    to_ids: list[str] = []
+    for ref in to_refs:
+        to_id = _ref_id(ref)
+        if to_id is None:
+            return "Each 'to' entry must be an object with a string 'id'."
+        to_ids.append(to_id)
+    return from_id, to_ids
+
+
+def _parse_archive(call: _Call) -> _Batch[_ArchiveInput] | _Reply:
+    return _parse_batch(call, call.write_limit, _check_archive_input)
+
+
+def _archive_mentions(parsed: _Batch[_ArchiveInput]) -> Iterable[str]:
+    return (object_id for from_id, to_ids in parsed[2] for object_id in (from_id, *to_ids))
+
+
+def _apply_archive(call: _Call, parsed: _Batch[_ArchiveInput]) -> _Reply:
+    from_type, to_type, inputs = parsed
+    invalid = call.invalid_ids
+    errors: list[Any] = []
+    for from_id, to_ids in inputs:
+        if from_id in invalid or any(to_id in invalid for to_id in to_ids):
+            errors.append(_missing_object_error(from_type, to_type, from_id, to_ids, invalid))
+            continue
+        for to_id in to_ids:
+            call.store.disassociate(from_type, to_type, from_id, to_id)
+    return _answer(call, [], errors, empty_ok=True)
+
+
+_ENDPOINTS: Final[tuple[_Endpoint[Any], ...]] = (
+    _Endpoint(
+        "read", "POST", re.compile(_PREFIX + "read"), _parse_read, _apply_read, _read_mentions
+    ),
+    _Endpoint(
+        "associate",
+        "POST",
+        re.compile(_PREFIX + "associate/default"),
+        _parse_associate,
+        _apply_associate_default,
+        _pair_mentions,
+    ),
+    _Endpoint(
+        "archive",
+        "POST",
+        re.compile(_PREFIX + "archive"),
+        _parse_archive,
+        _apply_archive,
+        _archive_mentions,
+    ),
+)
