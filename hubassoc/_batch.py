@@ -94,8 +94,16 @@ class ReadPlan:
     it starts and a chunk is filled with fresh ids around the continuations.
     """
 
-    def __init__(self, from_type: str, to_type: str, ids: Sequence[str], chunk_size: int) -> None:
-        self.path = _path("/crm/v4/associations/{}/{}/batch/read", from_type, to_type)
+    def __init__(
+        self,
+        from_type: str,
+        to_type: str,
+        ids: Sequence[str],
+        chunk_size: int,
+        *,
+        path: str | None = None,
+    ) -> None:
+        self.path = path or _path("/crm/v4/associations/{}/{}/batch/read", from_type, to_type)
         self.total = len(ids)
         self.finished = 0
         self._chunk_size = chunk_size
@@ -217,7 +225,12 @@ def _pair_context(pairs: Sequence[Pair]) -> dict[str, list[str]]:
 
 
 def associate_plan(
-    from_type: str, to_type: str, pairs: Sequence[Pair], chunk_size: int
+    from_type: str,
+    to_type: str,
+    pairs: Sequence[Pair],
+    chunk_size: int,
+    *,
+    path: str | None = None,
 ) -> _WritePlan[DefaultAssociation]:
     """Plan batch/associate/default: one input per pair."""
     chunks = [
@@ -228,12 +241,17 @@ def associate_plan(
         )
         for part in _split(pairs, chunk_size)
     ]
-    path = _path("/crm/v4/associations/{}/{}/batch/associate/default", from_type, to_type)
+    path = path or _path("/crm/v4/associations/{}/{}/batch/associate/default", from_type, to_type)
     return _WritePlan(path, chunks, DefaultAssociation)
 
 
 def archive_plan(
-    from_type: str, to_type: str, pairs: Sequence[Pair], chunk_size: int
+    from_type: str,
+    to_type: str,
+    pairs: Sequence[Pair],
+    chunk_size: int,
+    *,
+    path: str | None = None,
 ) -> _WritePlan[dict[str, Any]]:
     """Plan batch/archive: pairs grouped by from-id, at most ``chunk_size`` pairs a request.
 
@@ -247,12 +265,17 @@ def archive_plan(
             grouped.setdefault(f, []).append({"id": t})
         inputs = [{"from": {"id": f}, "to": to} for f, to in grouped.items()]
         chunks.append(Chunk(dumps({"inputs": inputs}), len(part), _pair_context(part)))
-    path = _path("/crm/v4/associations/{}/{}/batch/archive", from_type, to_type)
+    path = path or _path("/crm/v4/associations/{}/{}/batch/archive", from_type, to_type)
     return _WritePlan(path, chunks, dict[str, Any])
 
 
 def purge_plan(
-    from_type: str, to_type: str, specs: Sequence[AssociationSpec], chunk_size: int
+    from_type: str,
+    to_type: str,
+    specs: Sequence[AssociationSpec],
+    chunk_size: int,
+    *,
+    path: str | None = None,
 ) -> _WritePlan[dict[str, Any]]:
     """Plan definitions/configurations batch/purge: one input per spec."""
     chunks = [
@@ -267,7 +290,7 @@ def purge_plan(
         )
         for part in _split(specs, chunk_size)
     ]
-    path = _path(
+    path = path or _path(
         "/crm/associations/v4/definitions/configurations/{}/{}/batch/purge", from_type, to_type
     )
     return _WritePlan(path, chunks, dict[str, Any])

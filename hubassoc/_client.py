@@ -1,4 +1,9 @@
-"""The public client: configuration, lifecycle, and the four batch operations."""
+"""The public client: configuration, lifecycle, and the endpoint families.
+
+The endpoints live in :mod:`hubassoc._resources`, one module per family, reached as
+``client.associations`` and ``client.limits``; the client's own ``read``,
+``associate_default``, ``archive`` and ``purge_configurations`` are the same methods.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,12 @@ from typing import Any, Final
 import aiohttp
 
 from . import _validation as validate
-from ._batch import ReadPlan, archive_plan, associate_plan, purge_plan
 from ._exceptions import InvalidInputError
 from ._models import AssociationRead, DefaultAssociation
 from ._operation import BatchOperation, ProgressCallback
+from ._paths import DEFAULT_API_VERSION, Paths
 from ._ratelimit import RateLimit, RateLimiter, _Unlimited
+from ._resources import Associations, Limits
 from ._retry import RetryPolicy
 from ._transport import Transport
 
@@ -72,6 +78,11 @@ class Client:
         on_progress: called with a :class:`Progress` after every chunk call of every
             operation (``on_progress=`` on a call overrides); keep it quick, it runs in
             the event loop.
+        api_version: the path family every endpoint is called in: ``"v4"`` (default,
+            ``/crm/v4/associations/...``) or a date version such as ``"2026-03"``
+            (``/crm/associations/2026-03/...``); see ``docs/api-versions.md``.
+
+    Endpoint families are attributes: :attr:`associations` and :attr:`limits`.
 
     Example::
 
@@ -93,8 +104,10 @@ class Client:
         write_chunk_size: int = DEFAULT_WRITE_CHUNK_SIZE,
         timeout: float = 60.0,
         on_progress: ProgressCallback | None = None,
+        api_version: str = DEFAULT_API_VERSION,
     ) -> None:
         token = _check_token(token)
+        self._paths = Paths(api_version)
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise InvalidInputError(f"base_url must be an http(s) URL, got {base_url!r}")
         validate.positive_int(max_concurrency, "max_concurrency")
@@ -129,6 +142,10 @@ class Client:
             limiter=rate_limit,
             retry_policy=RetryPolicy(max_retries=max_retries, max_retry_time=float(max_retry_time)),
         )
+        self.associations = Associations(self)
+        """Association records: ``read``, ``associate_default``, ``archive``."""
+        self.limits = Limits(self)
+        """Association limit configurations: ``purge``."""
 
     def __repr__(self) -> str:
         t = self._transport
@@ -142,6 +159,11 @@ class Client:
     def base_url(self) -> str:
         """The API root requests go to."""
         return self._transport.base_url
+
+    @property
+    def api_version(self) -> str:
+        """The path family endpoints are called in: ``"v4"`` or a date such as ``"2026-03"``."""
+        return self._paths.version
 
     async def __aenter__(self) -> Client:
         self._transport.open()
@@ -159,18 +181,6 @@ class Client:
         """Close the session if the client created it. Safe to call twice."""
         await self._transport.close()
 
-    def _types(self, from_type: Any, to_type: Any) -> tuple[str, str]:
-        return validate.object_type(from_type, "from"), validate.object_type(to_type, "to")
-
-    @staticmethod
-    def _timeout(value: Any) -> float | None:
-        # aiohttp reads 0 as "no timeout"; a per-call value must be a real bound.
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise InvalidInputError(f"timeout must be a number > 0, got {value!r}")
-        return float(value)
-
     def read(
         self,
         from_type: str,
@@ -180,27 +190,15 @@ class Client:
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> BatchOperation[AssociationRead]:
-        """Read the associations of many objects (``POST .../batch/read``).
-
-        ``ids`` is any iterable of str or int; duplicates are read once. Every page of
-        every id is followed. Await the result to get one :class:`AssociationRead` per
-        from-id with associations; iterate it to stream; see :class:`BatchOperation`.
+        """Read the associations of many objects: :meth:`Associations.read`.
 
         Example::
 
             result = await client.read("contacts", "companies", [101, 102])
             result.ids_without_associations   # ['102'], say
         """
-        from_type, to_type = self._types(from_type, to_type)
-        clean = validate.ids(ids)
-        size = self.read_chunk_size
-        return BatchOperation(
-            lambda: ReadPlan(from_type, to_type, clean, size),
-            self._transport,
-            name="read",
-            order=clean,
-            timeout=self._timeout(timeout),
-            on_progress=on_progress or self.on_progress,
+        return self.associations.read(
+            from_type, to_type, ids, timeout=timeout, on_progress=on_progress
         )
 
     def associate_default(
@@ -212,21 +210,14 @@ class Client:
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> BatchOperation[DefaultAssociation]:
-        """Create the default association for each ``(from_id, to_id)`` pair.
+        """Create the default association of each pair: :meth:`Associations.associate_default`.
 
         Example::
 
             res = await client.associate_default("contacts", "companies", [(101, 201)])
         """
-        from_type, to_type = self._types(from_type, to_type)
-        clean = validate.pairs(pairs)
-        size = self.write_chunk_size
-        return BatchOperation(
-            lambda: associate_plan(from_type, to_type, clean, size),
-            self._transport,
-            name="associate_default",
-            timeout=self._timeout(timeout),
-            on_progress=on_progress or self.on_progress,
+        return self.associations.associate_default(
+            from_type, to_type, pairs, timeout=timeout, on_progress=on_progress
         )
 
     def archive(
@@ -238,24 +229,14 @@ class Client:
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> BatchOperation[dict[str, Any]]:
-        """Delete every association between each from-id and its listed to-ids.
-
-        ``pairs`` is ``{from_id: [to_id, ...]}`` or an iterable of ``(from_id, to_id)``.
-        HubSpot answers 204 with no body or a 2xx envelope; both give a BatchResult.
+        """Delete every association between the pairs: :meth:`Associations.archive`.
 
         Example::
 
             await client.archive("contacts", "companies", {"101": ["201", "202"]})
         """
-        from_type, to_type = self._types(from_type, to_type)
-        clean = validate.pairs_or_mapping(pairs)
-        size = self.write_chunk_size
-        return BatchOperation(
-            lambda: archive_plan(from_type, to_type, clean, size),
-            self._transport,
-            name="archive",
-            timeout=self._timeout(timeout),
-            on_progress=on_progress or self.on_progress,
+        return self.associations.archive(
+            from_type, to_type, pairs, timeout=timeout, on_progress=on_progress
         )
 
     def purge_configurations(
@@ -267,20 +248,13 @@ class Client:
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> BatchOperation[dict[str, Any]]:
-        """Remove association limit configurations (category and type id) in batches.
+        """Remove association limit configurations: :meth:`Limits.purge`.
 
         Example::
 
             spec = AssociationSpec(AssociationCategory.USER_DEFINED, 3)
             await client.purge_configurations("contacts", "companies", [spec])
         """
-        from_type, to_type = self._types(from_type, to_type)
-        clean = validate.specs(specs)
-        size = self.write_chunk_size
-        return BatchOperation(
-            lambda: purge_plan(from_type, to_type, clean, size),
-            self._transport,
-            name="purge_configurations",
-            timeout=self._timeout(timeout),
-            on_progress=on_progress or self.on_progress,
+        return self.limits.purge(
+            from_type, to_type, specs, timeout=timeout, on_progress=on_progress
         )

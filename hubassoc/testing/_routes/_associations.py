@@ -1,4 +1,7 @@
-"""``/crm/v4/associations/{from}/{to}/batch/{read,associate/default,archive}``."""
+"""``/crm/v4/associations/{from}/{to}/batch/{read,associate/default,archive}``.
+
+Also served under the date-versioned family, ``/crm/associations/{YYYY-MM}/...``.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from hubassoc.testing._routes._base import (
     _ref_id,
 )
 
-_PREFIX: Final = r"/crm/v4/associations/([^/]+)/([^/]+)/batch/"
+# The v4 family and the date-versioned one (``/crm/associations/2026-03/...``).
+_PREFIX: Final = r"/crm/(?:v4/associations|associations/\d{4}-\d{2})/([^/]+)/([^/]+)/batch/"
 
 
 def _encode_cursor(offset: int, from_id: str) -> str:

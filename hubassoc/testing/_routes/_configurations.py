@@ -1,4 +1,7 @@
-"""``/crm/associations/v4/definitions/configurations/{from}/{to}/batch/purge``."""
+"""``/crm/associations/v4/definitions/configurations/{from}/{to}/batch/purge``.
+
+Also served as ``/crm/v4/associations/definitions/...`` and ``/crm/associations/{YYYY-MM}/definitions/...``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,11 @@ from hubassoc.testing._replies import _Reply
 from hubassoc.testing._routes._associations import _answer
 from hubassoc.testing._routes._base import _Batch, _Call, _Endpoint, _parse_batch
 
-_PREFIX: Final = r"/crm/associations/v4/definitions/configurations/([^/]+)/([^/]+)/batch/"
+# HubSpot publishes the v4 configuration paths in two spellings, and a dated family.
+_PREFIX: Final = (
+    r"/crm/(?:associations/v4|v4/associations|associations/\d{4}-\d{2})"
+    r"/definitions/configurations/([^/]+)/([^/]+)/batch/"
+)
 
 _PurgeInput = tuple[str, int]
 

@@ -1,0 +1,106 @@
+"""``client.associations``: reading, creating and removing associations between records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _validation as validate
+from .._batch import ReadPlan, archive_plan, associate_plan
+from .._models import AssociationRead, DefaultAssociation
+from .._operation import BatchOperation, ProgressCallback
+from ._base import Resource
+
+
+class Associations(Resource):
+    """Association records: batch read, create and archive.
+
+    Reached as ``client.associations``; ``client.read``, ``client.associate_default``
+    and ``client.archive`` are the same methods.
+    """
+
+    def read(
+        self,
+        from_type: str,
+        to_type: str,
+        ids: Any,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchOperation[AssociationRead]:
+        """Read the associations of many objects (``POST .../batch/read``).
+
+        ``ids`` is any iterable of str or int; duplicates are read once. Every page of
+        every id is followed. Await the result to get one :class:`AssociationRead` per
+        from-id with associations; iterate it to stream; see :class:`BatchOperation`.
+
+        Example::
+
+            result = await client.read("contacts", "companies", [101, 102])
+            result.ids_without_associations   # ['102'], say
+        """
+        from_type, to_type = self._types(from_type, to_type)
+        clean = validate.ids(ids)
+        size = self._client.read_chunk_size
+        path = self._paths.batch(from_type, to_type, "read")
+        return self._operation(
+            "read",
+            lambda: ReadPlan(from_type, to_type, clean, size, path=path),
+            timeout=timeout,
+            on_progress=on_progress,
+            order=clean,
+        )
+
+    def associate_default(
+        self,
+        from_type: str,
+        to_type: str,
+        pairs: Any,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchOperation[DefaultAssociation]:
+        """Create the default association for each ``(from_id, to_id)`` pair.
+
+        Example::
+
+            res = await client.associate_default("contacts", "companies", [(101, 201)])
+        """
+        from_type, to_type = self._types(from_type, to_type)
+        clean = validate.pairs(pairs)
+        size = self._client.write_chunk_size
+        path = self._paths.batch(from_type, to_type, "associate/default")
+        return self._operation(
+            "associate_default",
+            lambda: associate_plan(from_type, to_type, clean, size, path=path),
+            timeout=timeout,
+            on_progress=on_progress,
+        )
+
+    def archive(
+        self,
+        from_type: str,
+        to_type: str,
+        pairs: Any,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchOperation[dict[str, Any]]:
+        """Delete every association between each from-id and its listed to-ids.
+
+        ``pairs`` is ``{from_id: [to_id, ...]}`` or an iterable of ``(from_id, to_id)``.
+        HubSpot answers 204 with no body or a 2xx envelope; both give a BatchResult.
+
+        Example::
+
+            await client.archive("contacts", "companies", {"101": ["201", "202"]})
+        """
+        from_type, to_type = self._types(from_type, to_type)
+        clean = validate.pairs_or_mapping(pairs)
+        size = self._client.write_chunk_size
+        path = self._paths.batch(from_type, to_type, "archive")
+        return self._operation(
+            "archive",
+            lambda: archive_plan(from_type, to_type, clean, size, path=path),
+            timeout=timeout,
+            on_progress=on_progress,
+        )

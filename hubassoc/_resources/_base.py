@@ -1,0 +1,76 @@
+"""What every resource shares: the client's settings and the one way to build an operation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from .. import _validation as validate
+from .._batch import Plan
+from .._exceptions import InvalidInputError
+from .._operation import BatchOperation, ProgressCallback
+from .._paths import Paths
+from .._transport import Transport
+
+T = TypeVar("T")
+
+
+class _Settings(Protocol):
+    """The parts of :class:`hubassoc.Client` a resource reads, at call time."""
+
+    read_chunk_size: int
+    write_chunk_size: int
+    on_progress: ProgressCallback | None
+
+    @property
+    def _transport(self) -> Transport: ...
+
+    @property
+    def _paths(self) -> Paths: ...
+
+
+def check_timeout(value: Any) -> float | None:
+    """Validate a per-call ``timeout=``."""
+    # aiohttp reads 0 as "no timeout"; a per-call value must be a real bound.
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InvalidInputError(f"timeout must be a number > 0, got {value!r}")
+    return float(value)
+
+
+class Resource:
+    """One family of endpoints, reached as an attribute of the client (``client.labels``)."""
+
+    def __init__(self, client: _Settings) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"<hubassoc {type(self).__name__} resource>"
+
+    @property
+    def _paths(self) -> Paths:
+        return self._client._paths
+
+    @staticmethod
+    def _types(from_type: Any, to_type: Any) -> tuple[str, str]:
+        return validate.object_type(from_type, "from"), validate.object_type(to_type, "to")
+
+    def _operation(
+        self,
+        name: str,
+        make_plan: Callable[[], Plan[T]],
+        *,
+        timeout: Any,
+        on_progress: ProgressCallback | None,
+        order: Sequence[str] | None = None,
+    ) -> BatchOperation[T]:
+        """The :class:`BatchOperation` every batch method returns."""
+        return BatchOperation(
+            make_plan,
+            self._client._transport,
+            name=name,
+            order=order,
+            timeout=check_timeout(timeout),
+            on_progress=on_progress or self._client.on_progress,
+        )
