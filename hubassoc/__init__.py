@@ -37,6 +37,8 @@ from ._models import (
     BatchStatus,
     DefaultAssociation,
     ErrorDetail,
+    LabelledAssociation,
+    LimitConfiguration,
     Progress,
 )
 from ._operation import BatchOperation
@@ -64,6 +66,8 @@ __all__ = [
     "ForbiddenError",
     "HubSpotError",
     "InvalidInputError",
+    "LabelledAssociation",
+    "LimitConfiguration",
     "Progress",
     "RateLimit",
     "RateLimitError",

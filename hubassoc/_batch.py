@@ -46,6 +46,10 @@ class Chunk:
     body: bytes
     size: int
     context: dict[str, list[str]]
+    #: HTTP method and path of this chunk's call, when not POST to the plan's path
+    #: (a GET page of one record's associations carries its cursor in the query).
+    method: str = "POST"
+    path: str | None = None
 
 
 class Plan(Protocol[T]):

@@ -20,7 +20,7 @@ from ._models import AssociationRead, DefaultAssociation
 from ._operation import BatchOperation, ProgressCallback
 from ._paths import DEFAULT_API_VERSION, Paths
 from ._ratelimit import RateLimit, RateLimiter, _Unlimited
-from ._resources import Associations, Limits
+from ._resources import Associations, Labels, Limits
 from ._retry import RetryPolicy
 from ._transport import Transport
 
@@ -82,7 +82,8 @@ class Client:
             ``/crm/v4/associations/...``) or a date version such as ``"2026-03"``
             (``/crm/associations/2026-03/...``); see ``docs/api-versions.md``.
 
-    Endpoint families are attributes: :attr:`associations` and :attr:`limits`.
+    Endpoint families are attributes: :attr:`associations`, :attr:`labels` and
+    :attr:`limits`.
 
     Example::
 
@@ -143,7 +144,10 @@ class Client:
             retry_policy=RetryPolicy(max_retries=max_retries, max_retry_time=float(max_retry_time)),
         )
         self.associations = Associations(self)
-        """Association records: ``read``, ``associate_default``, ``archive``."""
+        """Association records: ``read``, ``create``, ``associate_default``, ``archive``,
+        ``archive_labels``."""
+        self.labels = Labels(self)
+        """Label definitions: ``list``, ``create``, ``update``, ``delete``, ``spec_for``."""
         self.limits = Limits(self)
         """Association limit configurations: ``purge``."""
 

@@ -25,6 +25,8 @@ __all__ = [
     "BatchStatus",
     "DefaultAssociation",
     "ErrorDetail",
+    "LabelledAssociation",
+    "LimitConfiguration",
     "Progress",
 ]
 
@@ -72,12 +74,18 @@ class AssociationCategory(_OpenEnum):
 class AssociationType:
     """One association type between two objects (an object pair can carry several).
 
-    ``label`` is ``None`` for HubSpot's unlabeled default association.
+    ``label`` is ``None`` for HubSpot's unlabeled default association. A label
+    definition (``client.labels.list``) is one of these too.
     """
 
     category: AssociationCategory
     type_id: int
     label: str | None = None
+
+    @property
+    def spec(self) -> AssociationSpec:
+        """This type as an :class:`AssociationSpec`, for ``client.associations.create``."""
+        return AssociationSpec(self.category, self.type_id)
 
 
 @attrs.frozen
@@ -120,6 +128,39 @@ class DefaultAssociation:
     from_id: str
     to_id: str
     association_spec: AssociationSpec
+
+
+@attrs.frozen
+class LabelledAssociation:
+    """A pair that ``batch/create`` associated, with every label the pair now carries.
+
+    ``labels`` are label names (the unlabeled association has none); the object type
+    ids are HubSpot's (``0-1`` for contacts), when it sent them.
+    """
+
+    from_id: str
+    to_id: str
+    labels: list[str] = attrs.Factory(list)
+    from_object_type_id: str | None = None
+    to_object_type_id: str | None = None
+
+
+@attrs.frozen
+class LimitConfiguration:
+    """An association limit: at most ``max_to_object_ids`` to-records per from-record.
+
+    ``max_to_object_ids`` is ``None`` for a type without a limit set by the portal.
+    """
+
+    category: AssociationCategory
+    type_id: int
+    max_to_object_ids: int | None = None
+    label: str | None = None
+
+    @property
+    def spec(self) -> AssociationSpec:
+        """The association type this limit applies to."""
+        return AssociationSpec(self.category, self.type_id)
 
 
 @attrs.frozen

@@ -78,7 +78,12 @@ async def _drive(
     def refill() -> None:
         while len(running) < limit and (chunk := plan.next_chunk()) is not None:
             call = transport.post(
-                plan.path, chunk.body, size=chunk.size, timeout=timeout, stats=stats
+                chunk.path or plan.path,
+                chunk.body or None,
+                size=chunk.size,
+                timeout=timeout,
+                stats=stats,
+                method=chunk.method,
             )
             running[asyncio.create_task(call, name=CHUNK_TASK_NAME)] = chunk
 

@@ -108,13 +108,14 @@ class Transport:
     async def post(
         self,
         path: str,
-        body: bytes,
+        body: bytes | None,
         *,
         size: int,
         timeout: float | None = None,
         stats: CallStats | None = None,
+        method: str = "POST",
     ) -> CallOutcome:
-        """Send one chunk, with retries; raise only errors that stop everything."""
+        """Send one chunk (``method`` defaults to POST), with retries; raise only errors that stop everything."""
         url = self.base_url + path
         client_timeout = aiohttp.ClientTimeout(
             total=timeout if timeout is not None else self.timeout
@@ -128,7 +129,7 @@ class Transport:
             stats.calls += 1
             if attempts > 1:
                 stats.retries += 1
-            outcome = await self._attempt(url, body, client_timeout)
+            outcome = await self._attempt(method, url, body, client_timeout)
             if isinstance(outcome, Retry):
                 raise RetryableError(outcome)
             if isinstance(outcome, Fatal):
@@ -139,7 +140,7 @@ class Transport:
             return await with_retries(
                 attempt,
                 self.retry_policy,
-                describe=lambda: f"POST {path} ({size} inputs)",
+                describe=lambda: f"{method} {path} ({size} inputs)",
             )
         except RetryableError as exc:
             return attrs.evolve(
@@ -147,14 +148,19 @@ class Transport:
             )
 
     async def _attempt(
-        self, url: str, body: bytes, timeout: aiohttp.ClientTimeout
+        self, method: str, url: str, body: bytes | None, timeout: aiohttp.ClientTimeout
     ) -> Success | ChunkFailure | Retry | Fatal:
         session = self.open()
         async with self._slots:
             await self.limiter.acquire()
             try:
-                async with session.post(
-                    url, data=body, headers=self._headers, timeout=timeout, raise_for_status=False
+                async with session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=self._headers,
+                    timeout=timeout,
+                    raise_for_status=False,
                 ) as response:
                     raw = await response.read()
                     status = response.status

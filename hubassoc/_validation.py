@@ -115,3 +115,74 @@ def positive_int(value: Any, name: str) -> int:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+#: A pair with the association types to create or remove between them.
+TypedPair = tuple[str, str, tuple[AssociationSpec, ...]]
+
+
+def spec(value: Any, where: str) -> AssociationSpec:
+    """One association type: an ``AssociationSpec``, anything with ``.spec``, or ``(category, type_id)``."""
+    if isinstance(value, AssociationSpec):
+        return value
+    found = getattr(value, "spec", None)
+    if isinstance(found, AssociationSpec):
+        return found
+    if isinstance(value, tuple) and len(value) == 2:
+        category, type_id = value
+        if (
+            isinstance(category, str)
+            and category
+            and isinstance(type_id, int)
+            and not isinstance(type_id, bool)
+        ):
+            return AssociationSpec(AssociationCategory(category), type_id)
+    raise InvalidInputError(
+        f"{where}: expected AssociationSpec(category, type_id), got {_short(value)}"
+    )
+
+
+def _is_single_spec(value: Any) -> bool:
+    return (
+        isinstance(value, AssociationSpec)
+        or isinstance(getattr(value, "spec", None), AssociationSpec)
+        or (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str))
+    )
+
+
+def typed_pairs(values: Any) -> list[TypedPair]:
+    """Validate ``(from_id, to_id, spec_or_specs)`` items; a repeated pair's specs are merged."""
+    merged: dict[Pair, dict[AssociationSpec, None]] = {}
+    for i, value in enumerate(_iterable(values, "inputs")):
+        where = f"inputs[{i}]"
+        if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+            raise InvalidInputError(
+                f"{where}: expected (from_id, to_id, spec or [specs]), got {_short(value)}"
+            )
+        items = tuple(value)
+        if len(items) != 3:
+            raise InvalidInputError(
+                f"{where}: expected (from_id, to_id, spec or [specs]), got {len(items)} items"
+            )
+        pair = (object_id(items[0], f"{where}[0]"), object_id(items[1], f"{where}[1]"))
+        raw = items[2]
+        many = [raw] if _is_single_spec(raw) else list(_iterable(raw, f"{where}[2]"))
+        if not many:
+            raise InvalidInputError(f"{where}[2]: at least one association type is needed")
+        specs_of = merged.setdefault(pair, {})
+        for j, item in enumerate(many):
+            specs_of[spec(item, f"{where}[2][{j}]")] = None
+    return [(f, t, tuple(s)) for (f, t), s in merged.items()]
+
+
+def limits(values: Any) -> list[tuple[AssociationSpec, int]]:
+    """Validate ``{spec: max_to_object_ids}`` or ``(spec, max)`` items; the last one per spec wins."""
+    items = values.items() if isinstance(values, Mapping) else _iterable(values, "limits")
+    out: dict[AssociationSpec, int] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise InvalidInputError(
+                f"limits[{i}]: expected (spec, max_to_object_ids), got {_short(item)}"
+            )
+        out[spec(item[0], f"limits[{i}][0]")] = positive_int(item[1], f"limits[{i}][1]")
+    return list(out.items())

@@ -31,6 +31,8 @@ from ._models import (
     BatchStatus,
     DefaultAssociation,
     ErrorDetail,
+    LabelledAssociation,
+    LimitConfiguration,
 )
 
 T = TypeVar("T")
@@ -227,6 +229,39 @@ def _structure_default_association(value: Mapping[str, Any], _: type) -> Default
     )
 
 
+def _structure_labelled_association(value: Mapping[str, Any], _: type) -> LabelledAssociation:
+    labels = value.get("labels") or []
+    if not isinstance(labels, list):
+        raise TypeError(f"labels must be a list, got {type(labels).__name__}")
+    return LabelledAssociation(
+        str(value["fromObjectId"]),
+        str(value["toObjectId"]),
+        [str(label) for label in labels if label is not None],
+        _optional_str(value.get("fromObjectTypeId")),
+        _optional_str(value.get("toObjectTypeId")),
+    )
+
+
+def _structure_limit_configuration(value: Mapping[str, Any], _: type) -> LimitConfiguration:
+    limit = value.get("userEnforcedMaxToObjectIds", value.get("maxToObjectIds"))
+    return LimitConfiguration(
+        AssociationCategory(value["category"]),
+        int(value["typeId"]),
+        None if limit is None else int(limit),
+        _optional_str(value.get("label")),
+    )
+
+
+def parse_collection(raw: Any, item_type: type[T]) -> list[T]:
+    """Structure a ``{"results": [...]}`` answer (labels, limit configurations)."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("results"), list):
+        raise ResponseShapeError("expected a JSON object with a 'results' array")
+    try:
+        return [converter.structure(r, item_type) for r in raw["results"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ResponseShapeError(f"unexpected results: {exc!r}") from None
+
+
 def _camel(name: str) -> str:
     head, *rest = name.rstrip("_").split("_")
     return head + "".join(part.title() for part in rest)
@@ -248,6 +283,8 @@ converter.register_structure_hook(AssociatedObject, _structure_associated_object
 converter.register_structure_hook(AssociationRead, _structure_association_read)
 converter.register_structure_hook(AssociationSpec, _structure_wire_spec)
 converter.register_structure_hook(DefaultAssociation, _structure_default_association)
+converter.register_structure_hook(LabelledAssociation, _structure_labelled_association)
+converter.register_structure_hook(LimitConfiguration, _structure_limit_configuration)
 converter.register_structure_hook_func(
     lambda t: t == dict[str, Any], lambda v, _: dict(v) if isinstance(v, Mapping) else {}
 )

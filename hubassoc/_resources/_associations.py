@@ -6,13 +6,14 @@ from typing import Any
 
 from .. import _validation as validate
 from .._batch import ReadPlan, archive_plan, associate_plan
-from .._models import AssociationRead, DefaultAssociation
+from .._models import AssociationRead, DefaultAssociation, LabelledAssociation
 from .._operation import BatchOperation, ProgressCallback
+from .._plans import create_plan, labels_archive_plan
 from ._base import Resource
 
 
 class Associations(Resource):
-    """Association records: batch read, create and archive.
+    """Association records: batch read, create (with labels or default) and archive.
 
     Reached as ``client.associations``; ``client.read``, ``client.associate_default``
     and ``client.archive`` are the same methods.
@@ -101,6 +102,71 @@ class Associations(Resource):
         return self._operation(
             "archive",
             lambda: archive_plan(from_type, to_type, clean, size, path=path),
+            timeout=timeout,
+            on_progress=on_progress,
+        )
+
+    def create(
+        self,
+        from_type: str,
+        to_type: str,
+        inputs: Any,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchOperation[LabelledAssociation]:
+        """Associate pairs with labels (``POST .../batch/create``).
+
+        ``inputs`` are ``(from_id, to_id, spec)`` or ``(from_id, to_id, [spec, ...])``;
+        a spec is an :class:`AssociationSpec`, an :class:`AssociationType` (such as a
+        label from ``client.labels.list``) or ``(category, type_id)``. A repeated pair's
+        types are sent together. Each result lists every label the pair now carries; a
+        pair HubSpot neither confirmed nor reported becomes an ``INVALID_RESPONSE`` error.
+
+        Example::
+
+            primary = AssociationSpec(AssociationCategory.HUBSPOT_DEFINED, 1)
+            buyer = await client.labels.spec_for("contacts", "companies", "Decision maker")
+            result = await client.associations.create(
+                "contacts", "companies", [(101, 201, [primary, buyer]), (102, 202, buyer)]
+            )
+        """
+        from_type, to_type = self._types(from_type, to_type)
+        clean = validate.typed_pairs(inputs)
+        size = self._client.write_chunk_size
+        path = self._paths.batch(from_type, to_type, "create")
+        return self._operation(
+            "create",
+            lambda: create_plan(clean, size, path),
+            timeout=timeout,
+            on_progress=on_progress,
+        )
+
+    def archive_labels(
+        self,
+        from_type: str,
+        to_type: str,
+        inputs: Any,
+        *,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchOperation[dict[str, Any]]:
+        """Remove labels from pairs and keep the association (``POST .../batch/labels/archive``).
+
+        ``inputs`` are as for :meth:`create`. Removing the unlabeled (default) type
+        removes the whole association, as HubSpot does.
+
+        Example::
+
+            await client.associations.archive_labels("contacts", "companies", [(101, 201, buyer)])
+        """
+        from_type, to_type = self._types(from_type, to_type)
+        clean = validate.typed_pairs(inputs)
+        size = self._client.write_chunk_size
+        path = self._paths.batch(from_type, to_type, "labels/archive")
+        return self._operation(
+            "archive_labels",
+            lambda: labels_archive_plan(clean, size, path),
             timeout=timeout,
             on_progress=on_progress,
         )

@@ -7,10 +7,12 @@ from typing import Any, Protocol, TypeVar
 
 from .. import _validation as validate
 from .._batch import Plan
-from .._exceptions import InvalidInputError
+from .._classify import Success
+from .._exceptions import APIError, InvalidInputError
 from .._operation import BatchOperation, ProgressCallback
 from .._paths import Paths
 from .._transport import Transport
+from .._wire import ResponseShapeError, dumps
 
 T = TypeVar("T")
 
@@ -74,3 +76,37 @@ class Resource:
             timeout=check_timeout(timeout),
             on_progress=on_progress or self._client.on_progress,
         )
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        parse: Callable[[Any], T],
+        *,
+        timeout: float | None,
+    ) -> T:
+        """One request that is not a batch (label definitions, limits), with retries.
+
+        A failure raises :class:`APIError` (or the error that stops every operation,
+        such as :class:`AuthenticationError`); an answer of the wrong shape raises
+        :class:`APIError` with category ``INVALID_RESPONSE``.
+        """
+        outcome = await self._client._transport.post(
+            path,
+            None if body is None else dumps(body),
+            size=1,
+            timeout=timeout,
+            method=method,
+        )
+        if not isinstance(outcome, Success):
+            raise APIError(
+                outcome.body.message or outcome.reason,
+                status=outcome.status,
+                category=outcome.body.category,
+                correlation_id=outcome.body.correlation_id,
+            )
+        try:
+            return parse(outcome.data)
+        except ResponseShapeError as exc:
+            raise APIError(str(exc), category="INVALID_RESPONSE") from None

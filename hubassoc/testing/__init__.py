@@ -12,7 +12,7 @@ and can be scripted to fail. Point any HTTP client at :attr:`FakeHubSpot.url`::
 ``python -m hubassoc.testing --port 0 --seed-demo`` runs the same emulator as a
 standalone process and prints ``hubassoc emulator listening on http://HOST:PORT``.
 
-Endpoints (POST, JSON body ``{"inputs": [...]}``):
+Endpoints (POST with a JSON body ``{"inputs": [...]}`` unless said otherwise):
 
 ``/crm/v4/associations/{from}/{to}/batch/read``
     Inputs ``{"id": ..., "after": ...?}``. Every id with associations gets one
@@ -42,6 +42,26 @@ Endpoints (POST, JSON body ``{"inputs": [...]}``):
 ``/crm/associations/v4/definitions/configurations/{from}/{to}/batch/purge``
     Inputs ``{"category", "typeId"}``. Removes those limit configurations;
     answers like archive.
+``/crm/v4/associations/{from}/{to}/batch/create``
+    Inputs ``{"from", "to", "types": [{"associationCategory", "associationTypeId"}]}``.
+    Each type must be defined for the pair (see labels below); the pair's
+    unlabelled type is added with them, each in both directions with its inverse
+    type id. Results ``{fromObjectTypeId, fromObjectId, toObjectTypeId,
+    toObjectId, labels}``; 201, or 207 when some inputs name an unknown type, an
+    invalid id, or would break a configured limit (those are not applied).
+``/crm/v4/associations/{from}/{to}/batch/labels/archive``
+    Same inputs. Removes those types from each pair in both directions and keeps
+    the rest; removing the unlabelled type removes the association. 204.
+``/crm/v4/associations/{from}/{to}/labels`` (GET, POST, PUT) and ``.../labels/{typeId}`` (DELETE)
+    Label definitions of the pair: HubSpot's unlabelled type and "Primary" where
+    HubSpot has it, plus ``USER_DEFINED`` labels created here (ids from 1000 up,
+    one per direction). POST ``{label, name, inverseLabel?}`` answers 200 with both
+    directions' types; PUT ``{associationTypeId, label, inverseLabel?}`` and DELETE
+    answer 204; HubSpot-defined types cannot be changed (400), unknown ids 404.
+
+Every path is also served in the date-versioned family
+(``/crm/associations/2026-03/...``), and the configuration paths also as
+``/crm/v4/associations/definitions/configurations/...``.
 
 Envelopes carry ``status: "COMPLETE"``, ``results``, ``errors`` (always a
 list), ``numErrors`` (only when there are errors), ``requestedAt``,
@@ -57,7 +77,7 @@ Order of checks for each request, decided when it arrives (before ``hold`` and
 ``latency`` delay the answer):
 
 1. a matching :meth:`~FakeHubSpot.fail_next` rule answers it;
-2. unknown path: 404; method other than POST: 405;
+2. unknown path: 404; a method the path does not serve: 405;
 3. missing ``Authorization: Bearer ...`` or a token other than ``token``: 401
    ``INVALID_AUTHENTICATION``;
 4. ``daily_limit`` exhausted: 429 ``DAILY``; ``rate_limit=(n, seconds)`` window

@@ -1,10 +1,11 @@
-"""The emulator's stored state: the association graph and the limit configurations."""
+"""The emulator's stored state: the association graph, label definitions and limits."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from hubassoc.testing._labels import _Labels
 from hubassoc.testing._objects import _default_type_id, _reverse_type_id
 
 # (category, typeId, label) of one association type on one edge.
@@ -50,17 +51,104 @@ class _Store:
     Types are already normalised (see :mod:`hubassoc.testing._objects`).
     """
 
-    __slots__ = ("configs", "pairs", "types_json")
+    __slots__ = ("configs", "labels", "pairs", "types_json")
 
     def __init__(self) -> None:
         self.pairs: dict[tuple[str, str], _Graph] = {}
+        #: (from, to) -> (category, type id) -> maxToObjectIds.
         self.configs: dict[tuple[str, str], dict[tuple[str, int], int]] = {}
+        self.labels = _Labels()
         self.types_json: dict[tuple[_AssocType, ...], list[dict[str, Any]]] = {}
 
     def clear(self) -> None:
         self.pairs.clear()
         self.configs.clear()
+        self.labels.clear()
         self.types_json.clear()
+
+    def types_between(
+        self, from_type: str, to_type: str, from_id: str, to_id: str
+    ) -> tuple[_AssocType, ...]:
+        edges = self.edges(from_type, to_type, from_id)
+        return edges.to.get(to_id, ()) if edges is not None else ()
+
+    def _inverse_id(self, from_type: str, to_type: str, type_id: int) -> int:
+        known = self.labels.of(from_type, to_type).get(type_id)
+        if known is not None and known.inverse_id is not None:
+            return known.inverse_id
+        return _reverse_type_id(from_type, to_type, type_id)
+
+    def add_types(
+        self, from_type: str, to_type: str, from_id: str, to_id: str, types: list[_AssocType]
+    ) -> None:
+        """Add association types to one pair, each with its inverse on the reverse edge."""
+        for category, type_id, label in types:
+            inverse_id = self._inverse_id(from_type, to_type, type_id)
+            inverse = self.labels.of(to_type, from_type).get(inverse_id)
+            inverse_label = inverse.label if inverse is not None else label
+            for f_type, t_type, f_id, t_id, assoc in (
+                (from_type, to_type, from_id, to_id, (category, type_id, label)),
+                (to_type, from_type, to_id, from_id, (category, inverse_id, inverse_label)),
+            ):
+                graph = self.pair(f_type, t_type)
+                edges = graph.get(f_id)
+                if edges is None:
+                    edges = graph[f_id] = _Edges()
+                edges.add(t_id, assoc)
+
+    def remove_types(
+        self, from_type: str, to_type: str, from_id: str, to_id: str, type_ids: set[int]
+    ) -> None:
+        """Remove association types from one pair (and their inverses); the rest stays."""
+        inverse_ids = {self._inverse_id(from_type, to_type, t) for t in type_ids}
+        for f_type, t_type, f_id, t_id, gone in (
+            (from_type, to_type, from_id, to_id, type_ids),
+            (to_type, from_type, to_id, from_id, inverse_ids),
+        ):
+            edges = self.edges(f_type, t_type, f_id)
+            if edges is None or t_id not in edges.to:
+                continue
+            kept = tuple(t for t in edges.to[t_id] if t[1] not in gone)
+            if kept:
+                edges.to[t_id] = kept
+            else:
+                edges.remove(t_id)
+                if not edges.to:
+                    del self.pairs[(f_type, t_type)][f_id]
+
+    def relabel(self, from_type: str, to_type: str, type_id: int, label: str | None) -> None:
+        """Show a renamed label on every stored association of that type."""
+        for edges in self.pairs.get((from_type, to_type), {}).values():
+            for to_id, types in edges.to.items():
+                if any(t[1] == type_id for t in types):
+                    edges.to[to_id] = tuple(
+                        (c, t, label) if t == type_id else (c, t, lbl) for c, t, lbl in types
+                    )
+
+    def over_limit(
+        self, from_type: str, to_type: str, from_id: str, to_id: str, category: str, type_id: int
+    ) -> int | None:
+        """The configured limit that adding this type to the pair would break, if any.
+
+        A configuration limits how many to-records one from-record may have with that
+        type; it is checked in both directions (the inverse type on the reverse pair).
+        """
+        for f_type, t_type, f_id, t_id, t_type_id in (
+            (from_type, to_type, from_id, to_id, type_id),
+            (to_type, from_type, to_id, from_id, self._inverse_id(from_type, to_type, type_id)),
+        ):
+            limit = self.configs.get((f_type, t_type), {}).get((category, t_type_id))
+            if limit is None:
+                continue
+            edges = self.edges(f_type, t_type, f_id)
+            if edges is None:
+                continue
+            if any(t[1] == t_type_id for t in edges.to.get(t_id, ())):
+                continue  # already there: adding it again changes nothing
+            held = sum(1 for types in edges.to.values() if any(t[1] == t_type_id for t in types))
+            if held + 1 > limit:
+                return limit
+        return None
 
     def pair(self, from_type: str, to_type: str) -> _Graph:
         """The graph of one direction, created empty when missing."""

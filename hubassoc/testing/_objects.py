@@ -85,3 +85,16 @@ def _json_id(object_id: str) -> int | str:
     ):
         return int(object_id)
     return object_id
+
+
+_OBJECT_TYPE_IDS: Final[Mapping[str, str]] = {
+    "contacts": "0-1",
+    "companies": "0-2",
+    "deals": "0-3",
+    "tickets": "0-5",
+}
+
+
+def _object_type_id(object_type: str) -> str:
+    """HubSpot's id of an object type (``0-1`` for contacts); other types as they are."""
+    return _OBJECT_TYPE_IDS.get(object_type, object_type)

@@ -298,6 +298,42 @@ class FakeHubSpot:
         pair = self._store.pairs.get((_normalise_type(from_type), _normalise_type(to_type)), {})
         return {from_id: list(edges.to) for from_id, edges in pair.items() if edges.to}
 
+    def association_types(
+        self, from_type: str, to_type: str, from_id: str | int, to_id: str | int
+    ) -> list[tuple[str, int, str | None]]:
+        """The ``(category, type_id, label)`` types stored between two objects, in that direction."""
+        return list(
+            self._store.types_between(
+                _normalise_type(from_type), _normalise_type(to_type), str(from_id), str(to_id)
+            )
+        )
+
+    def labels(self, from_type: str, to_type: str) -> list[tuple[str, int, str | None]]:
+        """The ``(category, type_id, label)`` label definitions of a directed pair.
+
+        HubSpot's own types come first: the unlabelled default and, where HubSpot has
+        one, "Primary" (contacts/deals to companies and back).
+        """
+        defs = self._store.labels.of(_normalise_type(from_type), _normalise_type(to_type))
+        return [(d.category, d.type_id, d.label) for d in defs.values()]
+
+    def add_label(
+        self, from_type: str, to_type: str, label: str, *, inverse_label: str | None = None
+    ) -> tuple[int, int | None]:
+        """Define a ``USER_DEFINED`` label; return its type id and its inverse's.
+
+        Ids come from this emulator's own counter (as a portal's do), starting at 1000;
+        the inverse is None only for a same-type label without ``inverse_label``.
+        """
+        created, inverse = self._store.labels.create(
+            _normalise_type(from_type),
+            _normalise_type(to_type),
+            label,
+            "_".join(label.lower().split()),
+            inverse_label,
+        )
+        return created.type_id, inverse.type_id if inverse is not None else None
+
     def add_configuration(
         self,
         from_type: str,

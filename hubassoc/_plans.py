@@ -1,0 +1,126 @@
+"""Plans for the labelled-association and limit endpoints, free of I/O.
+
+They are the write plans of :mod:`hubassoc._batch` with their own request bodies,
+plus one check shared by every write whose answer lists what it did: each pair that
+was sent must come back as a result or be named by an error
+(:func:`unconfirmed_pairs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from ._batch import Chunk, _split, _WritePlan
+from ._models import BatchError, BatchResult, LabelledAssociation, LimitConfiguration
+from ._validation import Pair, TypedPair
+from ._wire import dumps
+
+__all__ = ["ConfirmingPlan", "create_plan", "labels_archive_plan", "unconfirmed_pairs"]
+
+
+def unconfirmed_pairs(
+    chunk: Chunk, results: Iterable[Pair], errors: Iterable[BatchError]
+) -> BatchError | None:
+    """An ``INVALID_RESPONSE`` error for the sent pairs an answer neither confirmed nor reported.
+
+    ``chunk.context`` holds the sent pairs as aligned ``ids`` and ``toIds``. An error
+    that names from-ids but no to-ids reports every pair of those from-ids.
+    """
+    sent = list(zip(chunk.context["ids"], chunk.context["toIds"], strict=True))
+    seen = set(results)
+    whole_ids: set[str] = set()
+    for error in errors:
+        from_ids = error.ids
+        to_ids = error.context.get("toObjectId") or error.context.get("toIds") or []
+        if to_ids:
+            seen.update((f, t) for f in from_ids for t in to_ids)
+        else:
+            whole_ids.update(from_ids)
+    missing = [(f, t) for f, t in sent if (f, t) not in seen and f not in whole_ids]
+    if not missing:
+        return None
+    return BatchError(
+        category="INVALID_RESPONSE",
+        message="HubSpot's answer neither confirmed nor reported these pairs",
+        context={"ids": [f for f, _ in missing], "toIds": [t for _, t in missing]},
+    )
+
+
+class ConfirmingPlan(_WritePlan[LabelledAssociation]):
+    """A write plan whose answers must account for every pair sent (see :func:`unconfirmed_pairs`)."""
+
+    def complete(self, chunk: Chunk, raw: Any) -> BatchResult[LabelledAssociation]:
+        """Parse the page, adding an error for any pair the answer left out."""
+        page = super().complete(chunk, raw)
+        extra = unconfirmed_pairs(chunk, ((r.from_id, r.to_id) for r in page.results), page.errors)
+        return page if extra is None else attrs.evolve(page, errors=[*page.errors, extra])
+
+
+def _typed_chunks(items: Sequence[TypedPair], chunk_size: int) -> list[Chunk]:
+    return [
+        Chunk(
+            dumps(
+                {
+                    "inputs": [
+                        {
+                            "from": {"id": f},
+                            "to": {"id": t},
+                            "types": [
+                                {
+                                    "associationCategory": s.category.value,
+                                    "associationTypeId": s.type_id,
+                                }
+                                for s in specs
+                            ],
+                        }
+                        for f, t, specs in part
+                    ]
+                }
+            ),
+            len(part),
+            # ids and toIds are aligned: the i-th input is (ids[i], toIds[i]).
+            {"ids": [f for f, _, _ in part], "toIds": [t for _, t, _ in part]},
+        )
+        for part in _split(items, chunk_size)
+    ]
+
+
+def create_plan(items: Sequence[TypedPair], chunk_size: int, path: str) -> ConfirmingPlan:
+    """Plan ``batch/create``: one input per pair with all of its types."""
+    return ConfirmingPlan(path, _typed_chunks(items, chunk_size), LabelledAssociation)
+
+
+def labels_archive_plan(
+    items: Sequence[TypedPair], chunk_size: int, path: str
+) -> _WritePlan[dict[str, Any]]:
+    """Plan ``batch/labels/archive``: the same inputs; HubSpot answers 204."""
+    return _WritePlan(path, _typed_chunks(items, chunk_size), dict[str, Any])
+
+
+def limit_plan(
+    limits: Sequence[tuple[Any, int]], chunk_size: int, path: str
+) -> _WritePlan[LimitConfiguration]:
+    """Plan configurations ``batch/create`` or ``batch/update``: ``{category, typeId, maxToObjectIds}``."""
+    chunks = [
+        Chunk(
+            dumps(
+                {
+                    "inputs": [
+                        {"category": s.category.value, "typeId": s.type_id, "maxToObjectIds": m}
+                        for s, m in part
+                    ]
+                }
+            ),
+            len(part),
+            {
+                "ids": [f"{s.category.value}:{s.type_id}" for s, _ in part],
+                "category": [s.category.value for s, _ in part],
+                "typeId": [str(s.type_id) for s, _ in part],
+            },
+        )
+        for part in _split(limits, chunk_size)
+    ]
+    return _WritePlan(path, chunks, LimitConfiguration)
