@@ -149,7 +149,7 @@ class Client:
         self.labels = Labels(self)
         """Label definitions: ``list``, ``create``, ``update``, ``delete``, ``spec_for``."""
         self.limits = Limits(self)
-        """Association limit configurations: ``purge``."""
+        """Association limit configurations: ``read_all``, ``read``, ``create``, ``update``, ``purge``."""
 
     def __repr__(self) -> str:
         t = self._transport

@@ -18,7 +18,13 @@ from ._models import BatchError, BatchResult, LabelledAssociation, LimitConfigur
 from ._validation import Pair, TypedPair
 from ._wire import dumps
 
-__all__ = ["ConfirmingPlan", "create_plan", "labels_archive_plan", "unconfirmed_pairs"]
+__all__ = [
+    "ConfirmingPlan",
+    "create_plan",
+    "labels_archive_plan",
+    "limit_plan",
+    "unconfirmed_pairs",
+]
 
 
 def unconfirmed_pairs(
@@ -100,6 +106,37 @@ def labels_archive_plan(
     return _WritePlan(path, _typed_chunks(items, chunk_size), dict[str, Any])
 
 
+def _spec_key(category: str, type_id: str | int) -> str:
+    return f"{category}:{type_id}"
+
+
+class _LimitPlan(_WritePlan[LimitConfiguration]):
+    """Limit writes: errors name the spec they refuse, and every sent spec is accounted for."""
+
+    def complete(self, chunk: Chunk, raw: Any) -> BatchResult[LimitConfiguration]:
+        """Give each per-spec error the ``ids`` key of the spec, then check nothing is missing."""
+        page = super().complete(chunk, raw)
+        errors: list[BatchError] = []
+        for error in page.errors:
+            categories, type_ids = error.context.get("category"), error.context.get("typeId")
+            if not error.ids and categories and type_ids:
+                keys = [_spec_key(c, t) for c, t in zip(categories, type_ids, strict=False)]
+                error = attrs.evolve(error, context={**error.context, "ids": keys})
+            errors.append(error)
+        seen = {_spec_key(r.category.value, r.type_id) for r in page.results}
+        seen.update(i for e in errors for i in e.ids)
+        missing = [key for key in chunk.context["ids"] if key not in seen]
+        if missing:
+            errors.append(
+                BatchError(
+                    category="INVALID_RESPONSE",
+                    message="HubSpot's answer neither confirmed nor reported these limits",
+                    context={"ids": missing},
+                )
+            )
+        return attrs.evolve(page, errors=errors)
+
+
 def limit_plan(
     limits: Sequence[tuple[Any, int]], chunk_size: int, path: str
 ) -> _WritePlan[LimitConfiguration]:
@@ -116,11 +153,11 @@ def limit_plan(
             ),
             len(part),
             {
-                "ids": [f"{s.category.value}:{s.type_id}" for s, _ in part],
+                "ids": [_spec_key(s.category.value, s.type_id) for s, _ in part],
                 "category": [s.category.value for s, _ in part],
                 "typeId": [str(s.type_id) for s, _ in part],
             },
         )
         for part in _split(limits, chunk_size)
     ]
-    return _WritePlan(path, chunks, LimitConfiguration)
+    return _LimitPlan(path, chunks, LimitConfiguration)

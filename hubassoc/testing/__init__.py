@@ -42,6 +42,14 @@ Endpoints (POST with a JSON body ``{"inputs": [...]}`` unless said otherwise):
 ``/crm/associations/v4/definitions/configurations/{from}/{to}/batch/purge``
     Inputs ``{"category", "typeId"}``. Removes those limit configurations;
     answers like archive.
+``/crm/associations/v4/definitions/configurations/{from}/{to}/batch/{create,update}``
+    Inputs ``{"category", "typeId", "maxToObjectIds"}`` for a defined type; create
+    refuses a type already limited, update one that is not (per-input errors, 207).
+    201 (create) / 200 (update). ``GET .../configurations/{from}/{to}`` and
+    ``GET .../configurations/all`` list ``{category, typeId, label,
+    userEnforcedMaxToObjectIds}``. Limits are enforced on batch create and
+    associate default, in both directions: an input that would give a record more
+    to-records of a type than its limit is a per-input ``VALIDATION_ERROR``.
 ``/crm/v4/associations/{from}/{to}/batch/create``
     Inputs ``{"from", "to", "types": [{"associationCategory", "associationTypeId"}]}``.
     Each type must be defined for the pair (see labels below); the pair's

@@ -346,6 +346,11 @@ class FakeHubSpot:
         key = (_normalise_type(from_type), _normalise_type(to_type))
         self._store.configs.setdefault(key, {})[(category, type_id)] = max_to_object_ids
 
+    def limit(self, from_type: str, to_type: str, category: str, type_id: int) -> int | None:
+        """The configured ``maxToObjectIds`` of one association type, or None when unlimited."""
+        key = (_normalise_type(from_type), _normalise_type(to_type))
+        return self._store.configs.get(key, {}).get((category, type_id))
+
     def configurations(self, from_type: str, to_type: str) -> list[tuple[str, int]]:
         """Return the ``(category, type_id)`` configurations of a directed pair."""
         key = (_normalise_type(from_type), _normalise_type(to_type))

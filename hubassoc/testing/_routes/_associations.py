@@ -51,6 +51,18 @@ def _decode_cursor(after: str) -> tuple[int, str] | None:
     return offset, from_id
 
 
+def _limit_error(
+    from_type: str, to_type: str, from_id: str, to_id: str, limit: int
+) -> dict[str, Any]:
+    """The per-input error of a write that would break a configured association limit."""
+    return _item_error(
+        "VALIDATION_ERROR",
+        f"Associating {_singular(from_type)} {from_id} with {_singular(to_type)} {to_id} "
+        f"would exceed the configured limit of {limit}.",
+        {"fromObjectId": [from_id], "toObjectId": [to_id]},
+    )
+
+
 def _answer(call: _Call, results: list[Any], errors: list[Any], *, empty_ok: bool) -> _Reply:
     """200/207 with an envelope, or 204 for a clean write when the emulator answers so."""
     if empty_ok and not errors and call.empty_write_responses:
@@ -180,13 +192,25 @@ def _apply_associate_default(call: _Call, parsed: _Batch[_PairInput]) -> _Reply:
     results: list[Any] = []
     errors: list[Any] = []
     applied: list[tuple[str, str]] = []
+    store = call.store
+    # Configured limits are checked pair by pair, each counting the ones applied before it.
+    limited = bool(
+        store.configs.get((from_type, to_type)) or store.configs.get((to_type, from_type))
+    )
     for from_id, to_id in inputs:
         if invalid and (from_id in invalid or to_id in invalid):
             errors.append(_missing_object_error(from_type, to_type, from_id, [to_id], invalid))
             continue
-        applied.append((from_id, to_id))
+        if limited:
+            limit = store.over_limit(from_type, to_type, from_id, to_id, _HUBSPOT_DEFINED, type_id)
+            if limit is not None:
+                errors.append(_limit_error(from_type, to_type, from_id, to_id, limit))
+                continue
+            store.add_types(from_type, to_type, from_id, to_id, [(_HUBSPOT_DEFINED, type_id, None)])
+        else:
+            applied.append((from_id, to_id))
         results.append({"from": {"id": from_id}, "to": {"id": to_id}, "associationSpec": spec})
-    call.store.associate_many(from_type, to_type, applied, type_id, _HUBSPOT_DEFINED, None)
+    store.associate_many(from_type, to_type, applied, type_id, _HUBSPOT_DEFINED, None)
     return _answer(call, results, errors, empty_ok=False)
 
 

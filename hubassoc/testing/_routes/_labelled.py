@@ -15,7 +15,7 @@ from hubassoc.testing._objects import (
     _singular,
 )
 from hubassoc.testing._replies import _item_error, _missing_object_error, _Reply
-from hubassoc.testing._routes._associations import _PREFIX, _answer
+from hubassoc.testing._routes._associations import _PREFIX, _answer, _limit_error
 from hubassoc.testing._routes._base import _Batch, _Call, _Endpoint, _parse_batch, _ref_id
 
 # (from id, to id, [(category, type id), ...]) of one input.
@@ -99,16 +99,7 @@ def _apply_create(call: _Call, parsed: _Batch[_TypedInput]) -> _Reply:
             is not None
         ]
         if broken:
-            (category, type_id, _), limit = broken[0]
-            errors.append(
-                _item_error(
-                    "VALIDATION_ERROR",
-                    f"Associating {_singular(from_type)} {from_id} with {_singular(to_type)} "
-                    f"{to_id} as {category}/{type_id} would exceed the configured limit of "
-                    f"{limit}.",
-                    _pair_context(from_id, to_id),
-                )
-            )
+            errors.append(_limit_error(from_type, to_type, from_id, to_id, broken[0][1]))
             continue
         store.add_types(from_type, to_type, from_id, to_id, resolved)
         labels = [
