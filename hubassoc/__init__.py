@@ -15,6 +15,7 @@ Example::
 The emulator for tests lives in :mod:`hubassoc.testing`.
 """
 
+from ._auth import OAuthToken, TokenRefreshError
 from ._client import Client
 from ._exceptions import (
     APIError,
@@ -68,10 +69,12 @@ __all__ = [
     "InvalidInputError",
     "LabelledAssociation",
     "LimitConfiguration",
+    "OAuthToken",
     "Progress",
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
     "RedisRateLimit",
+    "TokenRefreshError",
     "__version__",
 ]

@@ -50,6 +50,8 @@ class Chunk:
     #: (a GET page of one record's associations carries its cursor in the query).
     method: str = "POST"
     path: str | None = None
+    #: The inputs as the caller gave them (ids, pairs or specs), for ``unfinished``.
+    inputs: Sequence[Any] = ()
 
 
 class Plan(Protocol[T]):
@@ -80,6 +82,10 @@ class Plan(Protocol[T]):
 
     def fail(self, chunk: Chunk, error: BatchError) -> BatchResult[T]:
         """Turn a chunk that failed as a whole into a page holding one error."""
+        ...
+
+    def pending(self) -> list[Any]:
+        """Inputs not yet handed out in a chunk (for batch read, ids still to page too)."""
         ...
 
 
@@ -129,7 +135,11 @@ class ReadPlan:
             ids.append(from_id)
         if not inputs:
             return None
-        return Chunk(dumps({"inputs": inputs}), len(inputs), {"ids": ids})
+        return Chunk(dumps({"inputs": inputs}), len(inputs), {"ids": ids}, inputs=ids)
+
+    def pending(self) -> list[str]:
+        """Ids waiting for their next page, then ids not read yet."""
+        return [from_id for from_id, _ in self._continuations] + list(self._fresh)
 
     def complete(self, chunk: Chunk, raw: Any) -> BatchResult[AssociationRead]:
         """Parse a page and queue the next cursor of every id that has one."""
@@ -203,6 +213,10 @@ class _WritePlan(Generic[T]):
         """The next chunk, in input order."""
         return self._chunks.popleft() if self._chunks else None
 
+    def pending(self) -> list[Any]:
+        """Inputs of the chunks not sent yet."""
+        return [item for chunk in self._chunks for item in chunk.inputs]
+
     def complete(self, chunk: Chunk, raw: Any) -> BatchResult[T]:
         """A 204 (no body) is a complete page with no results."""
         page: BatchResult[T] = (
@@ -242,6 +256,7 @@ def associate_plan(
             dumps({"inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in part]}),
             len(part),
             _pair_context(part),
+            inputs=part,
         )
         for part in _split(pairs, chunk_size)
     ]
@@ -268,7 +283,7 @@ def archive_plan(
         for f, t in part:
             grouped.setdefault(f, []).append({"id": t})
         inputs = [{"from": {"id": f}, "to": to} for f, to in grouped.items()]
-        chunks.append(Chunk(dumps({"inputs": inputs}), len(part), _pair_context(part)))
+        chunks.append(Chunk(dumps({"inputs": inputs}), len(part), _pair_context(part), inputs=part))
     path = path or _path("/crm/v4/associations/{}/{}/batch/archive", from_type, to_type)
     return _WritePlan(path, chunks, dict[str, Any])
 
@@ -291,6 +306,7 @@ def purge_plan(
                 "category": [s.category.value for s in part],
                 "typeId": [str(s.type_id) for s in part],
             },
+            inputs=part,
         )
         for part in _split(specs, chunk_size)
     ]

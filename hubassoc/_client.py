@@ -7,14 +7,13 @@ The endpoints live in :mod:`hubassoc._resources`, one module per family, reached
 
 from __future__ import annotations
 
-import os
-import re
 from types import TracebackType
 from typing import Any, Final
 
 import aiohttp
 
 from . import _validation as validate
+from ._auth import TOKEN_ENV, TokenSource, _Credentials
 from ._exceptions import InvalidInputError
 from ._models import AssociationRead, DefaultAssociation
 from ._operation import BatchOperation, ProgressCallback
@@ -24,34 +23,15 @@ from ._resources import Associations, Labels, Limits
 from ._retry import RetryPolicy
 from ._transport import Transport
 
-__all__ = ["DEFAULT_BASE_URL", "READ_LIMIT", "Client"]
+__all__ = ["DEFAULT_BASE_URL", "READ_LIMIT", "TOKEN_ENV", "Client"]
 
 DEFAULT_BASE_URL: Final = "https://api.hubapi.com"
 #: HubSpot rejects batch reads of more than 1,000 ids (changelog, effective 2025-02-10).
 READ_LIMIT: Final = 1000
 #: HubSpot documents no limit for the write endpoints; 100 is the conservative default.
 DEFAULT_WRITE_CHUNK_SIZE: Final = 100
-TOKEN_ENV: Final = "HUBSPOT_ACCESS_TOKEN"
 
 _DEFAULT: Any = object()
-_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
-
-
-def _check_token(token: str | None) -> str:
-    if token is None:
-        token = os.environ.get(TOKEN_ENV)
-        if token is None or not token.strip():
-            raise InvalidInputError(
-                f"no access token: pass token=... or set the {TOKEN_ENV} environment variable"
-            )
-    if not isinstance(token, str):
-        raise InvalidInputError(f"token must be a str, got {type(token).__name__}")
-    token = token.strip()
-    # Checked here so a stray newline from a secrets file fails clearly, and not inside
-    # aiohttp, whose header-injection error would quote the value.
-    if not _TOKEN_CHARS.fullmatch(token):
-        raise InvalidInputError("token is empty or contains spaces or control characters")
-    return token
 
 
 class Client:
@@ -62,7 +42,9 @@ class Client:
     ``max_concurrency`` and ``rate_limit`` bound all of its callers together.
 
     Args:
-        token: a private-app or OAuth access token; ``None`` reads ``HUBSPOT_ACCESS_TOKEN``.
+        token: a private-app or OAuth access token (str); a callable (sync or async)
+            returning the current token; a :class:`hubassoc.OAuthToken` that refreshes
+            itself; or ``None`` to read ``HUBSPOT_ACCESS_TOKEN``.
         base_url: HubSpot's API root; point it at :class:`hubassoc.testing.FakeHubSpot`
             in tests.
         session: an ``aiohttp.ClientSession`` you own; the client uses it and never
@@ -93,7 +75,7 @@ class Client:
 
     def __init__(
         self,
-        token: str | None = None,
+        token: TokenSource = None,
         *,
         base_url: str = DEFAULT_BASE_URL,
         session: aiohttp.ClientSession | None = None,
@@ -107,7 +89,7 @@ class Client:
         on_progress: ProgressCallback | None = None,
         api_version: str = DEFAULT_API_VERSION,
     ) -> None:
-        token = _check_token(token)
+        credentials = _Credentials(token)
         self._paths = Paths(api_version)
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise InvalidInputError(f"base_url must be an http(s) URL, got {base_url!r}")
@@ -135,7 +117,7 @@ class Client:
         self.write_chunk_size = write_chunk_size
         self.on_progress = on_progress
         self._transport = Transport(
-            token=token,
+            credentials=credentials,
             base_url=base_url,
             session=session,
             timeout=float(timeout),

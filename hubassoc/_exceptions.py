@@ -18,10 +18,10 @@ so that no input is lost. None of these exceptions ever carries the access token
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._models import BatchError
+    from ._models import BatchError, BatchResult
 
 __all__ = [
     "APIError",
@@ -76,7 +76,40 @@ class InvalidInputError(HubSpotError, ValueError):
 
 
 class APIError(HubSpotError):
-    """HubSpot answered with an error that stops the whole operation."""
+    """HubSpot answered with an error that stops the whole operation.
+
+    Raised from an operation, it also says what was done and what was not:
+
+    - ``partial``: the merged :class:`~hubassoc.BatchResult` of every request that
+      finished before the stop (``None`` when streaming: you already have those items).
+      For batch read it holds only ids whose every page arrived.
+    - ``unfinished``: every input that was not finished (never sent, in flight, or an
+      id still paging), in the operation's own input form (ids, ``(from, to)`` pairs or
+      specs). ``partial`` plus a re-run of ``unfinished`` completes the job exactly.
+
+    Example::
+
+        try:
+            result = await client.read("contacts", "companies", ids)
+        except hubassoc.APIError as exc:
+            save(exc.partial)
+            resume_later(exc.unfinished)
+    """
+
+    partial: BatchResult[Any] | None = None
+    unfinished: list[Any]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        category: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, category=category, correlation_id=correlation_id)
+        self.partial = None
+        self.unfinished = []
 
 
 class AuthenticationError(APIError):

@@ -15,8 +15,11 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, 
 from contextlib import aclosing
 from typing import Any, Generic, TypeVar
 
+import attrs
+
 from ._batch import Chunk, Merger, Plan
 from ._classify import ChunkFailure, Retry, Success
+from ._exceptions import APIError
 from ._models import BatchError, BatchResult, Progress
 from ._transport import CallOutcome, CallStats, Transport
 from ._wire import ResponseShapeError
@@ -98,7 +101,16 @@ async def _drive(
             # Look at every finished task's exception, so none is left "never retrieved".
             errors = [exc for task, _ in finished if (exc := task.exception()) is not None]
             if errors:
-                raise errors[0]
+                # Calls answered before the stop still count: hand out their pages, then
+                # name everything else (failed here, still running, never sent).
+                for task, chunk in finished:
+                    if task.exception() is None:
+                        yield _page(plan, chunk, task.result())[0]
+                error = errors[0]
+                if isinstance(error, APIError):
+                    stopped = [chunk for task, chunk in finished if task.exception() is not None]
+                    error.unfinished = _unfinished(plan, [*stopped, *running.values()])
+                raise error
             # Pages are built and handed out one at a time, each raw body dropped as soon
             # as its page exists: holding every finished call's JSON until the last page
             # was consumed cost a third more memory when streaming.
@@ -126,6 +138,24 @@ async def _drive(
             task.cancel()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
+
+
+def _unfinished(plan: Plan[Any], chunks: Sequence[Chunk]) -> list[Any]:
+    """Inputs of ``chunks`` and the plan's pending ones, each once, in a stable order."""
+    seen: dict[Any, None] = {}
+    for chunk in chunks:
+        seen.update(dict.fromkeys(chunk.inputs))
+    seen.update(dict.fromkeys(plan.pending()))
+    return list(seen)
+
+
+def _without(result: BatchResult[T], unfinished: Sequence[Any]) -> BatchResult[T]:
+    """``result`` less the items of from-ids that are unfinished (batch read)."""
+    drop = {i for i in unfinished if isinstance(i, str)}
+    if not drop:
+        return result
+    kept = [r for r in result.results if getattr(r, "from_id", None) not in drop]
+    return attrs.evolve(result, results=kept)
 
 
 class BatchOperation(Generic[T]):
@@ -190,9 +220,14 @@ class BatchOperation(Generic[T]):
 
     async def _collect(self) -> BatchResult[T]:
         merger: Merger[T] = Merger(self._order)
-        async with aclosing(self.pages()) as pages:
-            async for page in pages:
-                merger.add(page)
+        try:
+            async with aclosing(self.pages()) as pages:
+                async for page in pages:
+                    merger.add(page)
+        except APIError as exc:
+            partial = merger.result()
+            exc.partial = _without(partial, exc.unfinished) if self._order is not None else partial
+            raise
         return merger.result()
 
     def __await__(self) -> Generator[Any, None, BatchResult[T]]:

@@ -89,6 +89,7 @@ def _typed_chunks(items: Sequence[TypedPair], chunk_size: int) -> list[Chunk]:
             len(part),
             # ids and toIds are aligned: the i-th input is (ids[i], toIds[i]).
             {"ids": [f for f, _, _ in part], "toIds": [t for _, t, _ in part]},
+            inputs=part,
         )
         for part in _split(items, chunk_size)
     ]
@@ -157,6 +158,7 @@ def limit_plan(
                 "category": [s.category.value for s, _ in part],
                 "typeId": [str(s.type_id) for s, _ in part],
             },
+            inputs=part,
         )
         for part in _split(limits, chunk_size)
     ]

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import attrs
 
+from ._auth import EXPIRED_AUTHENTICATION, _Credentials
 from ._classify import (
     ChunkFailure,
     Fatal,
@@ -25,7 +26,7 @@ from ._classify import (
     classify,
     parse_rate_limit_headers,
 )
-from ._exceptions import ClientClosedError
+from ._exceptions import AuthenticationError, ClientClosedError
 from ._ratelimit import RateLimiter
 from ._retry import RetryableError, RetryPolicy, with_retries
 from ._version import __version__
@@ -52,7 +53,7 @@ class Transport:
     def __init__(
         self,
         *,
-        token: str,
+        credentials: _Credentials,
         base_url: str,
         session: aiohttp.ClientSession | None,
         timeout: float,
@@ -65,8 +66,9 @@ class Transport:
         self.max_concurrency = max_concurrency
         self.limiter = limiter
         self.retry_policy = retry_policy
+        self._credentials = credentials
+        # The Authorization header is added per request: an OAuth token changes.
         self._headers = {
-            "Authorization": f"Bearer {token}",
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": f"hubassoc/{__version__}",
@@ -151,6 +153,30 @@ class Transport:
         self, method: str, url: str, body: bytes | None, timeout: aiohttp.ClientTimeout
     ) -> Success | ChunkFailure | Retry | Fatal:
         session = self.open()
+        token = await self._credentials.token(session, self.base_url)
+        outcome = await self._send(session, method, url, body, timeout, token)
+        if (
+            isinstance(outcome, Fatal)
+            and isinstance(outcome.error, AuthenticationError)
+            and outcome.error.category == EXPIRED_AUTHENTICATION
+        ):
+            # An access token can expire between our clock and HubSpot's: get a new one
+            # (one refresh however many requests met it) and send this request again.
+            fresh = await self._credentials.renewed(session, self.base_url, token)
+            if fresh is not None:
+                outcome = await self._send(session, method, url, body, timeout, fresh)
+        return outcome
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        body: bytes | None,
+        timeout: aiohttp.ClientTimeout,
+        token: str,
+    ) -> Success | ChunkFailure | Retry | Fatal:
+        headers_out = {**self._headers, "Authorization": f"Bearer {token}"}
         async with self._slots:
             await self.limiter.acquire()
             try:
@@ -158,7 +184,7 @@ class Transport:
                     method,
                     url,
                     data=body,
-                    headers=self._headers,
+                    headers=headers_out,
                     timeout=timeout,
                     raise_for_status=False,
                 ) as response:

@@ -119,6 +119,6 @@ answer); the token and the Authorization value are never recorded.
 synchronise with the server without sleeping.
 """
 
-from hubassoc.testing._server import FakeHubSpot, Faults, RecordedRequest
+from hubassoc.testing._server import FakeHubSpot, Faults, OAuthApp, RecordedRequest
 
-__all__ = ["FakeHubSpot", "Faults", "RecordedRequest"]
+__all__ = ["FakeHubSpot", "Faults", "OAuthApp", "RecordedRequest"]

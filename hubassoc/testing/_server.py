@@ -27,6 +27,7 @@ from hubassoc.testing._faults import (
     _scripted_reply,
 )
 from hubassoc.testing._graph import _Store
+from hubassoc.testing._oauth import OAuthApp, _expired_reply, _OAuthState
 from hubassoc.testing._objects import _HUBSPOT_DEFINED, _normalise_type
 from hubassoc.testing._ratelimit import _Limiter, _ten_secondly_reply
 from hubassoc.testing._replies import (
@@ -44,7 +45,7 @@ from hubassoc.testing._replies import (
 from hubassoc.testing._routes import _Call, _Endpoint, _route
 from hubassoc.testing._sync import _Sync
 
-__all__ = ["FakeHubSpot", "Faults", "RecordedRequest"]
+__all__ = ["FakeHubSpot", "Faults", "OAuthApp", "RecordedRequest"]
 
 _MAX_BODY_BYTES: Final = 64 * 1024**2
 _SHUTDOWN_TIMEOUT: Final = 1.0
@@ -120,6 +121,7 @@ class FakeHubSpot:
         latency: float = 0.0,
         faults: Faults | None = None,
         empty_write_responses: bool = True,
+        oauth: OAuthApp | None = None,
     ) -> None:
         """Configure the emulator; nothing listens until :meth:`start`."""
         if page_size < 1:
@@ -157,6 +159,7 @@ class FakeHubSpot:
         self._faults = faults
         self._rng = random.Random(faults.seed if faults is not None else 0)
         self._store = _Store()
+        self._oauth = _OAuthState(oauth) if oauth is not None else None
         self._fail_rules: list[_FailRule] = []
         self._fail_ids: dict[str, int] = {}
         self._repeat_ids: set[str] = set()
@@ -592,8 +595,9 @@ class FakeHubSpot:
         if not route.endpoint.authenticated:
             return route, self._peek_limit_headers(now)
 
-        if not _authorised(request.headers.get("Authorization"), self._token):
-            return _auth_reply(correlation_id), self._peek_limit_headers(now)
+        refused = self._refuse_credentials(request.headers.get("Authorization"), correlation_id)
+        if refused is not None:
+            return refused, self._peek_limit_headers(now)
 
         limited, limit_headers = self._limiter.admit(
             now, correlation_id, self.rate_limit, self.daily_limit
@@ -604,6 +608,52 @@ class FakeHubSpot:
         if self.missing_scopes:
             return _scopes_reply(correlation_id, self.missing_scopes), limit_headers
         return route, limit_headers
+
+    def _refuse_credentials(self, header: str | None, correlation_id: str) -> _Reply | None:
+        oauth = self._oauth
+        if oauth is not None and header is not None:
+            # With an OAuth app, only the access tokens it issued (and token=, if set) pass.
+            scheme, _, credential = header.partition(" ")
+            state = oauth.check(credential.strip()) if scheme.lower() == "bearer" else None
+            if state is True:
+                return None
+            if state is not None:
+                return _expired_reply(correlation_id, state)
+            if self._token is None:
+                return _auth_reply(correlation_id)
+        if not _authorised(header, self._token):
+            return _auth_reply(correlation_id)
+        return None
+
+    # ------------------------------------------------------------------ OAuth
+
+    @property
+    def token_refreshes(self) -> int:
+        """Access tokens issued by the OAuth token endpoint."""
+        return self._oauth.refreshes if self._oauth is not None else 0
+
+    @property
+    def refresh_tokens(self) -> set[str]:
+        """Refresh tokens the OAuth endpoint accepts now (with ``oauth=``)."""
+        return set(self._oauth.refresh_tokens) if self._oauth is not None else set()
+
+    @property
+    def access_tokens(self) -> list[str]:
+        """Every access token the OAuth endpoint issued, in order."""
+        return list(self._oauth.access) if self._oauth is not None else []
+
+    def expire_access_tokens(self) -> None:
+        """Make every access token issued so far expired, as if its lifetime had passed."""
+        self._require_oauth().expire_all()
+
+    def revoke_refresh_tokens(self) -> None:
+        """Stop accepting every refresh token (as when the app is uninstalled)."""
+        self._require_oauth().refresh_tokens.clear()
+
+    def _require_oauth(self) -> _OAuthState:
+        if self._oauth is None:
+            raise RuntimeError("FakeHubSpot was created without oauth=OAuthApp(...)")
+        return self._oauth
 
     def _take_fail_rule(self, path: str, correlation_id: str) -> _Reply | None:
         for rule in self._fail_rules:
@@ -662,6 +712,7 @@ class FakeHubSpot:
             write_limit=self.write_limit,
             empty_write_responses=self.empty_write_responses,
             base_url=self._url or "",
+            oauth=self._oauth,
         )
         endpoint = route.endpoint
         parsed = endpoint.parse(call)

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from hubassoc.testing._graph import _Store
+from hubassoc.testing._oauth import _OAuthState
 from hubassoc.testing._objects import _OBJECT_TYPE_RE, _normalise_type
 from hubassoc.testing._replies import _error_reply, _Reply
 
@@ -41,6 +42,7 @@ class _Call:
     write_limit: int
     empty_write_responses: bool
     base_url: str
+    oauth: _OAuthState | None = None
 
     def error(self, status: int, message: str | None = None, in_: str | None = None) -> _Reply:
         """A HubSpot error body for this call."""
