@@ -8,18 +8,27 @@ was sent must come back as a result or be named by an error
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 
-from ._batch import Chunk, _split, _WritePlan
-from ._models import BatchError, BatchResult, LabelledAssociation, LimitConfiguration
+from ._batch import REPEATED_CURSOR, Chunk, _failed_page, _split, _WritePlan
+from ._models import (
+    AssociatedObject,
+    BatchError,
+    BatchResult,
+    BatchStatus,
+    LabelledAssociation,
+    LimitConfiguration,
+)
 from ._validation import Pair, TypedPair
-from ._wire import dumps
+from ._wire import ResponseShapeError, converter, dumps
 
 __all__ = [
     "ConfirmingPlan",
+    "RecordPlan",
     "create_plan",
     "labels_archive_plan",
     "limit_plan",
@@ -163,3 +172,72 @@ def limit_plan(
         for part in _split(limits, chunk_size)
     ]
     return _LimitPlan(path, chunks, LimitConfiguration)
+
+
+class RecordPlan:
+    """One record's associations: GET a page, then the next with its ``after``, until none.
+
+    Pages are fetched one after another (each needs the previous one's cursor). A
+    cursor HubSpot sends twice ends the read with a ``REPEATED_CURSOR`` error, as for
+    batch read; the pages before it are kept.
+    """
+
+    def __init__(self, from_id: str, path: str, limit: int) -> None:
+        self.path = path
+        self.total = 1
+        self.finished = 0
+        self._from_id = from_id
+        self._limit = limit
+        self._after: str | None = None
+        self._ready = True
+        self._sent: set[str] = set()
+
+    def next_chunk(self) -> Chunk | None:
+        """The next page's request, once the previous page has been answered."""
+        if not self._ready:
+            return None
+        self._ready = False
+        query = f"?limit={self._limit}"
+        if self._after is not None:
+            # Sent back exactly as HubSpot gave it: quoted, so the server decodes it unchanged.
+            query += f"&after={quote(self._after, safe='')}"
+        return Chunk(b"", 1, {"ids": [self._from_id]}, method="GET", path=self.path + query)
+
+    def complete(self, chunk: Chunk, raw: Any) -> BatchResult[AssociatedObject]:
+        """Parse a page and queue the next one if ``paging.next.after`` is there."""
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("results"), list):
+            raise ResponseShapeError("expected a JSON object with a 'results' array")
+        try:
+            results = [converter.structure(r, AssociatedObject) for r in raw["results"]]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ResponseShapeError(f"unexpected results: {exc!r}") from None
+        paging = raw.get("paging")
+        following = paging.get("next") if isinstance(paging, Mapping) else None
+        after = following.get("after") if isinstance(following, Mapping) else None
+        errors: list[BatchError] = []
+        if after is None:
+            self.finished = 1
+        elif str(after) in self._sent:
+            self.finished = 1
+            errors.append(
+                BatchError(
+                    category="PAGING_ERROR",
+                    sub_category=REPEATED_CURSOR,
+                    message=(
+                        "HubSpot returned a paging cursor it had already returned; stopped "
+                        "following it so the read cannot loop forever. The pages read before "
+                        "it are in the results."
+                    ),
+                    context={"ids": [self._from_id]},
+                )
+            )
+        else:
+            self._after = str(after)
+            self._sent.add(self._after)
+            self._ready = True
+        return BatchResult(status=BatchStatus.COMPLETE, results=results, errors=errors)
+
+    def fail(self, chunk: Chunk, error: BatchError) -> BatchResult[AssociatedObject]:
+        """A failed page ends the read; the error names the record."""
+        self.finished = 1
+        return _failed_page(error)

@@ -6,10 +6,14 @@ from typing import Any
 
 from .. import _validation as validate
 from .._batch import ReadPlan, archive_plan, associate_plan
-from .._models import AssociationRead, DefaultAssociation, LabelledAssociation
+from .._exceptions import InvalidInputError
+from .._models import AssociatedObject, AssociationRead, DefaultAssociation, LabelledAssociation
 from .._operation import BatchOperation, ProgressCallback
-from .._plans import create_plan, labels_archive_plan
+from .._plans import RecordPlan, create_plan, labels_archive_plan
 from ._base import Resource
+
+#: HubSpot's page size limit for one record's associations.
+RECORD_PAGE_LIMIT = 500
 
 
 class Associations(Resource):
@@ -167,6 +171,40 @@ class Associations(Resource):
         return self._operation(
             "archive_labels",
             lambda: labels_archive_plan(clean, size, path),
+            timeout=timeout,
+            on_progress=on_progress,
+        )
+
+    def list(
+        self,
+        from_type: str,
+        from_id: str | int,
+        to_type: str,
+        *,
+        limit: int = RECORD_PAGE_LIMIT,
+        timeout: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> BatchOperation[AssociatedObject]:
+        """One record's associations with one object type (``GET /crm/v4/objects/.../associations/{to}``).
+
+        Pages of ``limit`` (at most 500) are followed through ``after`` until HubSpot
+        leaves ``paging`` out. Iterate it to stream the associated objects, or await it
+        for all of them in one :class:`BatchResult`.
+
+        Example::
+
+            async for obj in client.associations.list("contacts", 101, "companies"):
+                print(obj.to_object_id, [t.label for t in obj.association_types])
+        """
+        from_type, to_type = self._types(from_type, to_type)
+        record_id = validate.object_id(from_id, "from_id")
+        validate.positive_int(limit, "limit")
+        if limit > RECORD_PAGE_LIMIT:
+            raise InvalidInputError(f"limit may be at most {RECORD_PAGE_LIMIT} (HubSpot's limit)")
+        path = self._paths.record(from_type, record_id, to_type)
+        return self._operation(
+            "list",
+            lambda: RecordPlan(record_id, path, limit),
             timeout=timeout,
             on_progress=on_progress,
         )

@@ -67,8 +67,15 @@ Endpoints (POST with a JSON body ``{"inputs": [...]}`` unless said otherwise):
     directions' types; PUT ``{associationTypeId, label, inverseLabel?}`` and DELETE
     answer 204; HubSpot-defined types cannot be changed (400), unknown ids 404.
 
+``GET /crm/v4/objects/{fromType}/{fromId}/associations/{toType}?limit=&after=``
+    One record's to-objects, ``limit`` (1 to 500, default 500) a page, as
+    ``{results: [{toObjectId, associationTypes}], paging?}``; ``paging.next.after``
+    only while more remain (always, for ids given to ``repeat_cursor_for``). An id in
+    ``invalid_ids`` gets 404; a record without associations an empty ``results``.
+
 Every path is also served in the date-versioned family
-(``/crm/associations/2026-03/...``), and the configuration paths also as
+(``/crm/associations/2026-03/...``, ``/crm/objects/2026-03/...``), and the
+configuration paths also as
 ``/crm/v4/associations/definitions/configurations/...``.
 
 Envelopes carry ``status: "COMPLETE"``, ``results``, ``errors`` (always a

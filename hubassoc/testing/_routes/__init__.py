@@ -8,12 +8,26 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from hubassoc.testing._routes import _associations, _configurations, _definitions, _labelled, _oauth
+from hubassoc.testing._routes import (
+    _associations,
+    _configurations,
+    _definitions,
+    _labelled,
+    _oauth,
+    _records,
+)
 from hubassoc.testing._routes._base import _Call, _Endpoint
 
 __all__ = ["_Call", "_Endpoint", "_route"]
 
-_FAMILIES: Final = (_associations, _labelled, _definitions, _configurations, _oauth)
+_FAMILIES: Final = (
+    _associations,
+    _labelled,
+    _definitions,
+    _configurations,
+    _records,
+    _oauth,
+)
 _ENDPOINTS: Final[tuple[_Endpoint[Any], ...]] = tuple(
     endpoint for family in _FAMILIES for endpoint in family._ENDPOINTS
 )
