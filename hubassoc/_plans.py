@@ -201,7 +201,18 @@ class RecordPlan:
         if self._after is not None:
             # Sent back exactly as HubSpot gave it: quoted, so the server decodes it unchanged.
             query += f"&after={quote(self._after, safe='')}"
-        return Chunk(b"", 1, {"ids": [self._from_id]}, method="GET", path=self.path + query)
+        return Chunk(
+            b"",
+            1,
+            {"ids": [self._from_id]},
+            method="GET",
+            path=self.path + query,
+            inputs=[self._from_id],
+        )
+
+    def pending(self) -> list[str]:
+        """The record, while pages of it are still to be read."""
+        return [self._from_id] if self._ready else []
 
     def complete(self, chunk: Chunk, raw: Any) -> BatchResult[AssociatedObject]:
         """Parse a page and queue the next one if ``paging.next.after`` is there."""
