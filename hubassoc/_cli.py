@@ -44,6 +44,7 @@ from typing import IO, Any, Final, Generic, Literal, TextIO, TypeVar
 import attrs
 
 from ._argtypes import positive_int, seconds
+from ._auth import OAuthToken, TokenSource
 from ._client import DEFAULT_BASE_URL, DEFAULT_WRITE_CHUNK_SIZE, READ_LIMIT, TOKEN_ENV, Client
 from ._exceptions import HubSpotError, InvalidInputError
 from ._models import (
@@ -96,6 +97,9 @@ SpecRow = tuple[str, int]
 Kind = Literal["ids", "pairs", "specs"]
 
 _PROG = "hubassoc"
+CLIENT_ID_ENV: Final = "HUBSPOT_CLIENT_ID"
+CLIENT_SECRET_ENV: Final = "HUBSPOT_CLIENT_SECRET"
+REFRESH_TOKEN_ENV: Final = "HUBSPOT_REFRESH_TOKEN"
 _ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 _OBJECT_TYPE = re.compile(r"[A-Za-z0-9_-]+")
 _CATEGORY = re.compile(r"[A-Za-z_]{1,64}")
@@ -1021,7 +1025,7 @@ class _Job:
         self.stderr.write(f"{_PROG}: {message}\n")
         self.stderr.flush()
 
-    def client(self, token: str, base_url: str) -> Client:
+    def client(self, token: TokenSource, base_url: str) -> Client:
         """The job's one client; raises InvalidInputError for settings it refuses."""
         return Client(
             token,
@@ -1193,10 +1197,13 @@ class _Job:
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 finished = [(task, running.pop(task)) for task in list(running) if task in done]
                 errors = [exc for task, _ in finished if (exc := task.exception()) is not None]
+                # Blocks that finished before a stop are still committed, so the
+                # checkpoint holds every finished block.
+                for task, index in sorted(finished, key=lambda pair: pair[1]):
+                    if task.exception() is None:
+                        yield index, task.result()
                 if errors:
                     raise errors[0]
-                for task, index in sorted(finished, key=lambda pair: pair[1]):
-                    yield index, task.result()
         finally:
             for task in running:
                 task.cancel()
@@ -1247,6 +1254,30 @@ def _job_options() -> argparse.ArgumentParser:
         default=TOKEN_ENV,
         metavar="NAME",
         help=f"environment variable holding the access token (default {TOKEN_ENV})",
+    )
+    group.add_argument(
+        "--oauth",
+        action="store_true",
+        help="authenticate as an OAuth app: client id, client secret and refresh token come "
+        "from the environment variables below; access tokens are refreshed as they expire",
+    )
+    group.add_argument(
+        "--client-id-env",
+        default=CLIENT_ID_ENV,
+        metavar="NAME",
+        help=f"with --oauth: variable holding the app's client id (default {CLIENT_ID_ENV})",
+    )
+    group.add_argument(
+        "--client-secret-env",
+        default=CLIENT_SECRET_ENV,
+        metavar="NAME",
+        help=f"with --oauth: variable holding the client secret (default {CLIENT_SECRET_ENV})",
+    )
+    group.add_argument(
+        "--refresh-token-env",
+        default=REFRESH_TOKEN_ENV,
+        metavar="NAME",
+        help=f"with --oauth: variable holding the refresh token (default {REFRESH_TOKEN_ENV})",
     )
     group.add_argument(
         "--base-url",
@@ -1346,18 +1377,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _token(name: str) -> str:
-    token = os.environ.get(name, "").strip()
-    if not token:
-        raise _UsageError(
-            f"no access token: set the {name} environment variable"
-            + ("" if name != TOKEN_ENV else " (or name another one with --token-env)")
+def _env_value(name: str, what: str, hint: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise _UsageError(f"no {what}: set the {name} environment variable{hint}")
+    return value
+
+
+def _token(args: argparse.Namespace) -> TokenSource:
+    """The job's credentials, from the environment only (never from the command line)."""
+    if not args.oauth:
+        hint = "" if args.token_env != TOKEN_ENV else " (or name another one with --token-env)"
+        return _env_value(args.token_env, "access token", hint)
+    client_id = _env_value(args.client_id_env, "OAuth client id", " (--client-id-env)")
+    secret = _env_value(args.client_secret_env, "OAuth client secret", " (--client-secret-env)")
+    refresh = _env_value(args.refresh_token_env, "OAuth refresh token", " (--refresh-token-env)")
+    variable = args.refresh_token_env
+
+    def rotated(_: str) -> None:
+        # The new value is a secret: say where it belongs, never what it is.
+        print(
+            f"{_PROG}: warning: HubSpot issued a new refresh token; the one in {variable} "
+            "may stop working (use hubassoc.OAuthToken(on_refresh_token=...) to store it)",
+            file=sys.stderr,
         )
-    return token
+
+    try:
+        return OAuthToken(
+            client_id=client_id,
+            client_secret=secret,
+            refresh_token=refresh,
+            on_refresh_token=rotated,
+        )
+    except InvalidInputError as exc:
+        raise _UsageError(str(exc)) from None
 
 
 async def _main_job(
-    args: argparse.Namespace, command: _Command, parsed: ParsedInput[Any], token: str
+    args: argparse.Namespace, command: _Command, parsed: ParsedInput[Any], token: TokenSource
 ) -> int:
     base_url = args.base_url or os.environ.get("HUBSPOT_BASE_URL") or DEFAULT_BASE_URL
     job = _Job(args, command, parsed)
@@ -1400,7 +1457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = _COMMANDS[args.command]
     try:
         _check_job_args(args, command)
-        token = _token(args.token_env)
+        token = _token(args)
         parsed = read_input(args.input, command.kind)
         if parsed.duplicates:
             print(f"{_PROG}: {parsed.duplicates} duplicate input(s) skipped", file=sys.stderr)

@@ -41,7 +41,7 @@ from hubassoc._cli import (
     parse_specs,
     progress_text,
 )
-from hubassoc.testing import FakeHubSpot
+from hubassoc.testing import FakeHubSpot, OAuthApp
 
 TOKEN = "pat-cli-test-token-42"
 SOURCE_ROOT = str(Path(hubassoc.__file__).resolve().parents[1])
@@ -641,3 +641,69 @@ async def test_an_empty_input_still_leaves_fresh_outputs(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.jsonl").read_text() == ""
     assert "read done: 0 ids, 0 lines written, 0 failed" in done.stderr
+
+
+async def test_oauth_job_stopped_by_a_revoked_refresh_token_resumes_exactly(
+    tmp_path: Path,
+) -> None:
+    secret, first_refresh, second_refresh = "cs-SECRET-5a1e", "rt-SECRET-one", "rt-SECRET-two"
+    ids = [str(300 + i) for i in range(40)]
+    graph: dict[str | int, list[str]] = {i: [f"8{i}"] for i in ids}
+    (tmp_path / "ids.txt").write_text("\n".join(ids) + "\n")
+    oauth_env = {
+        "HUBSPOT_CLIENT_ID": "app",
+        "HUBSPOT_CLIENT_SECRET": secret,
+        "HUBSPOT_REFRESH_TOKEN": first_refresh,
+    }
+    app = OAuthApp("app", secret, first_refresh)
+    async with FakeHubSpot(oauth=app, latency=0.02) as hub:
+        hub.seed("contacts", "companies", graph)
+        args = _read_args(
+            hub,
+            *("--ids", "ids.txt", "--out", "out.jsonl", "--checkpoint", "job.ckpt"),
+            *("--chunk-size", "4", "--concurrency", "1", "--oauth"),
+        )
+        process = await _start(args, tmp_path, env=_env(**oauth_env))
+        await hub.wait_for_requests(5)  # the token exchange and four blocks
+        hub.revoke_refresh_tokens()
+        hub.expire_access_tokens()
+        stdout, stderr = await asyncio.wait_for(process.communicate(), TIMEOUT)
+        first = Done(process.returncode or 0, stdout.decode(), stderr.decode())
+        assert first.returncode == 1, first.stderr
+        assert "HubSpot stopped the job: HubSpot refused the OAuth refresh token" in first.stderr
+        assert "BAD_REFRESH_TOKEN" in first.stderr
+        assert "run the same command again to resume from" in first.stderr
+        done_before = _by_id(_lines(tmp_path / "out.jsonl"))
+        assert 0 < len(done_before) < len(ids)
+        seen = len(hub.requests)
+
+        hub.grant_refresh_token(second_refresh)
+        process = await _start(
+            args, tmp_path, env=_env(**{**oauth_env, "HUBSPOT_REFRESH_TOKEN": second_refresh})
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), TIMEOUT)
+        second = Done(process.returncode or 0, stdout.decode(), stderr.decode())
+        assert second.returncode == 0, second.stderr
+        reread = {
+            i["id"]
+            for r in hub.requests[seen:]
+            if r.path.endswith("/batch/read")
+            for i in r.body["inputs"]
+        }
+        assert reread.isdisjoint(done_before)  # no finished block redone
+        assert _by_id(_lines(tmp_path / "out.jsonl")) == graph  # each id once
+        assert not (tmp_path / "job.ckpt").exists()
+        secrets = [secret, first_refresh, second_refresh, *hub.access_tokens]
+    shown = first.stdout + first.stderr + second.stdout + second.stderr
+    shown += (tmp_path / "out.jsonl").read_text()
+    for value in secrets:
+        assert value not in shown
+
+
+async def test_oauth_without_its_variables_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "ids.txt").write_text("1\n")
+    async with FakeHubSpot() as hub:
+        done = await _cli(_read_args(hub, "--ids", "ids.txt", "--oauth"), tmp_path)
+        assert hub.requests == []
+    assert done.returncode == 2
+    assert "no OAuth client id: set the HUBSPOT_CLIENT_ID environment variable" in done.stderr

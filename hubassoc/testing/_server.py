@@ -650,6 +650,10 @@ class FakeHubSpot:
         """Stop accepting every refresh token (as when the app is uninstalled)."""
         self._require_oauth().refresh_tokens.clear()
 
+    def grant_refresh_token(self, refresh_token: str) -> None:
+        """Accept ``refresh_token`` from now on (as when the app is installed again)."""
+        self._require_oauth().refresh_tokens.add(refresh_token)
+
     def _require_oauth(self) -> _OAuthState:
         if self._oauth is None:
             raise RuntimeError("FakeHubSpot was created without oauth=OAuthApp(...)")
