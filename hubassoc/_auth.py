@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import math
 import os
@@ -24,6 +23,7 @@ import aiohttp
 import attrs
 
 from ._exceptions import AuthenticationError, InvalidInputError
+from ._wire import JSON_DECODE_ERRORS, loads
 
 __all__ = ["OAuthToken", "TokenRefreshError"]
 
@@ -231,8 +231,8 @@ async def _exchange(
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
+        data = loads(raw) if raw else {}
+    except JSON_DECODE_ERRORS:
         return {}
     return data if isinstance(data, dict) else {}
 
