@@ -16,6 +16,7 @@ The emulator for tests lives in :mod:`hubassoc.testing`.
 """
 
 from ._auth import OAuthToken, TokenRefreshError
+from ._blocks import BlockResult
 from ._client import Client
 from ._exceptions import (
     APIError,
@@ -27,6 +28,7 @@ from ._exceptions import (
     InvalidInputError,
     RateLimitError,
 )
+from ._jobs import Job, JobSummary
 from ._models import (
     AssociatedObject,
     AssociationCategory,
@@ -45,6 +47,7 @@ from ._models import (
 from ._operation import BatchOperation
 from ._ratelimit import RateLimit, RateLimiter
 from ._redis import RedisRateLimit
+from ._stores import FileStore, JobInfo, JobState, RedisStore, Store, StoreError
 from ._version import __version__
 
 __all__ = [
@@ -60,13 +63,19 @@ __all__ = [
     "BatchOperation",
     "BatchResult",
     "BatchStatus",
+    "BlockResult",
     "Client",
     "ClientClosedError",
     "DefaultAssociation",
     "ErrorDetail",
+    "FileStore",
     "ForbiddenError",
     "HubSpotError",
     "InvalidInputError",
+    "Job",
+    "JobInfo",
+    "JobState",
+    "JobSummary",
     "LabelledAssociation",
     "LimitConfiguration",
     "OAuthToken",
@@ -75,6 +84,9 @@ __all__ = [
     "RateLimitError",
     "RateLimiter",
     "RedisRateLimit",
+    "RedisStore",
+    "Store",
+    "StoreError",
     "TokenRefreshError",
     "__version__",
 ]
