@@ -4,8 +4,10 @@ Usage::
 
     hubassoc read FROM TO --ids FILE|-          [options]   JSON Lines of associations
     hubassoc associate FROM TO --pairs FILE|-   [options]   CSV (from,to) or JSONL
+    hubassoc create FROM TO --pairs FILE|-      [options]   CSV (from,to,label) or JSONL
     hubassoc archive FROM TO --pairs FILE|-     [options]
     hubassoc purge FROM TO --specs FILE|-       [options]   CSV (category,typeId) or JSONL
+    hubassoc labels FROM TO [--out FILE]                    JSON Lines of label definitions
     hubassoc emulator [--port P] [--seed-demo] ...          the built-in HubSpot emulator
     hubassoc demo                                           the quickstart, against the emulator
 
@@ -30,12 +32,22 @@ from ._inputs import (
     ParsedInput,
     format_inputs,
     parse_ids,
+    parse_labelled,
     parse_pairs,
     parse_specs,
     read_input,
 )
+from ._labelling import LabelError, resolve_labels
 from ._main import build_parser, main
-from ._outputs import associate_line, failed_ids, failed_pairs, failed_specs, read_line
+from ._outputs import (
+    associate_line,
+    create_line,
+    failed_ids,
+    failed_pairs,
+    failed_specs,
+    label_line,
+    read_line,
+)
 from ._progress import ProgressReporter, progress_text
 from ._status import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
@@ -48,21 +60,26 @@ __all__ = [
     "CheckpointState",
     "InputError",
     "InputFormat",
+    "LabelError",
     "ParsedInput",
     "ProgressReporter",
     "associate_line",
     "build_parser",
+    "create_line",
     "failed_ids",
     "failed_pairs",
     "failed_specs",
     "fingerprint",
     "format_inputs",
+    "label_line",
     "load_checkpoint",
     "main",
     "parse_ids",
+    "parse_labelled",
     "parse_pairs",
     "parse_specs",
     "progress_text",
     "read_input",
     "read_line",
+    "resolve_labels",
 ]

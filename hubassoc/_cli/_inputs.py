@@ -1,4 +1,4 @@
-"""Input files: ids, (from, to) pairs and (category, typeId) specs, and writing them back."""
+"""Input files: ids, pairs, labelled pairs and (category, typeId) specs, and writing them back."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ import attrs
 T = TypeVar("T")
 Pair = tuple[str, str]
 SpecRow = tuple[str, int]
-Kind = Literal["ids", "pairs", "specs"]
+#: A pair and the labels its rows give, as written ("" for an unlabelled row).
+LabelledRow = tuple[str, str, tuple[str, ...]]
+Kind = Literal["ids", "pairs", "specs", "labelled"]
 
 _ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 _CATEGORY = re.compile(r"[A-Za-z_]{1,64}")
@@ -37,12 +39,27 @@ _HEADER_NAMES: Final[dict[Kind, dict[str, str]]] = {
         "typeid": "typeId",
         "associationtypeid": "typeId",
     },
+    "labelled": {
+        "from": "from",
+        "fromid": "from",
+        "fromobjectid": "from",
+        "to": "to",
+        "toid": "to",
+        "toobjectid": "to",
+        "label": "label",
+        "associationlabel": "label",
+    },
 }
 _COLUMNS: Final[dict[Kind, tuple[str, ...]]] = {
     "ids": ("id",),
     "pairs": ("from", "to"),
     "specs": ("category", "typeId"),
+    "labelled": ("from", "to", "label"),
 }
+#: Columns a JSON Lines row may leave out: a row without a label is unlabelled.
+_OPTIONAL: Final = frozenset({"label"})
+#: Longest label text taken; HubSpot's own limit is far below.
+_MAX_LABEL: Final = 1000
 
 
 class InputError(Exception):
@@ -161,10 +178,11 @@ def _rows(
         if index == 0:
             canonical = [names.get(re.sub(r"[^a-z]", "", f.lower())) for f in fields]
             # One column name is enough to call it a header: no object id reads "from".
-            if any(canonical):
+            # A label column name is not, since a label may well read "Label".
+            if set(canonical) - {None, "label"}:
                 if set(canonical) != set(columns):
                     raise InputError(
-                        f"the header must name the columns {' and '.join(columns)}",
+                        f"the header must name the columns {_listed(columns)}",
                         number,
                         source,
                     )
@@ -173,6 +191,10 @@ def _rows(
                 continue
         rows.append((number, dict(zip(order, fields, strict=True))))
     return InputFormat(kind, "csv", header, order), rows
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
 def _json_rows(
@@ -193,14 +215,16 @@ def _json_rows(
             raise InputError(f"not valid JSON ({exc.msg})", number, source) from None
         if not isinstance(value, dict):
             raise InputError(
-                f"expected a JSON object with {' and '.join(map(repr, columns))}", number, source
+                f"expected a JSON object with {_listed([repr(c) for c in columns])}",
+                number,
+                source,
             )
         row: dict[str, Any] = {}
         for column in columns:
-            found = [value[key] for key in aliases[column] if key in value]
-            if not found:
+            found = [value[key] for key in aliases.get(column, (column,)) if key in value]
+            if not found and column not in _OPTIONAL:
                 raise InputError(f"missing {column!r}", number, source)
-            row[column] = found[0]
+            row[column] = found[0] if found else None
         rows.append((number, row))
     return rows
 
@@ -240,27 +264,75 @@ def parse_specs(lines: Iterable[str], source: str = "") -> ParsedInput[SpecRow]:
     return ParsedInput(fmt, unique, duplicates)
 
 
+def _check_label(value: Any, number: int, source: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if not isinstance(value, str) or len(value) > _MAX_LABEL or not value.isprintable():
+        shown = value if isinstance(value, str) else json.dumps(value)
+        raise InputError(
+            "'label' must be a label name, an association type id or CATEGORY:typeId, "
+            f"got {shown[:60]!r}",
+            number,
+            source,
+        )
+    return value.strip()
+
+
+def parse_labelled(lines: Iterable[str], source: str = "") -> ParsedInput[LabelledRow]:
+    """``from,to,label`` CSV with an optional header, or JSONL ``{"from", "to", "label"}``.
+
+    An empty (or, in JSON, missing or null) label is the unlabelled association. The
+    rows of one pair become one input holding each of their labels, in file order;
+    a row repeated exactly is dropped.
+    """
+    fmt, rows = _rows(lines, "labelled", source)
+    labels: dict[Pair, dict[str, None]] = {}
+    duplicates = 0
+    for number, row in rows:
+        pair = (
+            _check_id(row["from"], "'from'", number, source),
+            _check_id(row["to"], "'to'", number, source),
+        )
+        label = _check_label(row["label"], number, source)
+        of_pair = labels.setdefault(pair, {})
+        if label in of_pair:
+            duplicates += 1
+        of_pair[label] = None
+    items = [(f, t, tuple(of_pair)) for (f, t), of_pair in labels.items()]
+    return ParsedInput(fmt, items, duplicates)
+
+
 def format_inputs(fmt: InputFormat, items: Sequence[Any], *, header: bool) -> str:
     """Write ``items`` the way ``fmt`` says, so the text parses back to the same inputs."""
     if fmt.format == "lines":
         return "".join(f"{item}\n" for item in items)
     if fmt.format == "jsonl":
         return "".join(
-            json.dumps(dict(zip(fmt.columns, _as_row(fmt.kind, item), strict=True))) + "\n"
+            json.dumps(dict(zip(fmt.columns, row, strict=True))) + "\n"
             for item in items
+            for row in _as_rows(fmt.kind, item)
         )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if header and fmt.header is not None:
         writer.writerow(fmt.header)
     for item in items:
-        row = dict(zip(_COLUMNS[fmt.kind], _as_row(fmt.kind, item), strict=True))
-        writer.writerow([row[column] for column in fmt.columns])
+        for values in _as_rows(fmt.kind, item):
+            row = dict(zip(_COLUMNS[fmt.kind], values, strict=True))
+            writer.writerow([row[column] for column in fmt.columns])
     return buffer.getvalue()
 
 
-def _as_row(kind: Kind, item: Any) -> tuple[Any, ...]:
-    return (item,) if kind == "ids" else tuple(item)
+def _as_rows(kind: Kind, item: Any) -> list[tuple[Any, ...]]:
+    """The rows one input was read from, in canonical column order."""
+    if kind == "ids":
+        return [(item,)]
+    if kind == "labelled":
+        from_id, to_id, labels = item
+        return [(from_id, to_id, label) for label in labels]
+    return [tuple(item)]
 
 
 def read_input(path: str, kind: Kind, stdin: IO[bytes] | None = None) -> ParsedInput[Any]:
@@ -275,5 +347,6 @@ def read_input(path: str, kind: Kind, stdin: IO[bytes] | None = None) -> ParsedI
         "ids": parse_ids,
         "pairs": parse_pairs,
         "specs": parse_specs,
+        "labelled": parse_labelled,
     }
     return parser[kind](lines, source)

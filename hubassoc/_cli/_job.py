@@ -19,7 +19,7 @@ from .._client import READ_LIMIT, Client
 from .._exceptions import HubSpotError
 from .._models import Progress
 from ._checkpoint import Checkpoint, CheckpointState, fingerprint
-from ._commands import _BlockOutcome, _Command
+from ._commands import _BlockOutcome, _Command, _Target
 from ._inputs import ParsedInput, format_inputs
 from ._outputs import _Sink
 from ._progress import ProgressReporter, _count, _counted, _ReporterLogHandler
@@ -54,7 +54,7 @@ class _Stop:
 
 
 class _Job:
-    """One run of read/associate/archive/purge over an input file."""
+    """One run of a job command (read, associate, create, archive, purge) over an input file."""
 
     def __init__(
         self, args: argparse.Namespace, command: _Command, parsed: ParsedInput[Any]
@@ -99,7 +99,23 @@ class _Job:
         )
 
     async def run(self, client: Client, base_url: str) -> int:
-        """Run the job (resuming it if its checkpoint says so); return the exit status."""
+        """Run the job (resuming it if its checkpoint says so); return the exit status.
+
+        What the command settles first (``create``'s labels) is settled before any file
+        is touched, so a label that names nothing changes nothing.
+        """
+        args = self.args
+        async with client:
+            try:
+                target = await self.command.prepare(
+                    client, args.from_type, args.to_type, self.parsed.items
+                )
+            except HubSpotError as exc:
+                self._say(f"error: HubSpot stopped the job: {exc}; no block was started")
+                return EXIT_FAILED
+            return await self._open_and_run(target, base_url)
+
+    async def _open_and_run(self, target: _Target, base_url: str) -> int:
         args = self.args
         checkpoint: Checkpoint | None = None
         state = CheckpointState()
@@ -117,7 +133,7 @@ class _Job:
                     failed_sink.open(state.failed_size)
             except OSError as exc:
                 raise _UsageError(f"cannot open {exc.filename}: {exc.strerror}") from None
-            return await self._run(client, checkpoint, state, out, failed_sink)
+            return await self._run(target, checkpoint, state, out, failed_sink)
         finally:
             out.close()
             if failed_sink is not None:
@@ -127,7 +143,7 @@ class _Job:
 
     async def _run(
         self,
-        client: Client,
+        target: _Target,
         checkpoint: Checkpoint | None,
         state: CheckpointState,
         out: _Sink,
@@ -144,6 +160,7 @@ class _Job:
             already_failed=state.failed_inputs,
             tty=self.stderr.isatty(),
             interval=args.progress_interval,
+            calls=target.calls,
         )
         lines = state.lines
         failed_inputs = state.failed_inputs
@@ -183,10 +200,7 @@ class _Job:
         self.stop.install()
         reporter.start()
         try:
-            async with (
-                client,
-                contextlib.aclosing(self._schedule(client, pending, reporter)) as outcomes,
-            ):
+            async with contextlib.aclosing(self._schedule(target, pending, reporter)) as outcomes:
                 async for index, outcome in outcomes:
                     commit(index, outcome)
                     finished += 1
@@ -238,7 +252,7 @@ class _Job:
         return EXIT_FAILED if failed_inputs else EXIT_OK
 
     async def _schedule(
-        self, client: Client, pending: list[int], reporter: ProgressReporter
+        self, target: _Target, pending: list[int], reporter: ProgressReporter
     ) -> AsyncGenerator[tuple[int, _BlockOutcome], None]:
         """Yield ``(block index, outcome)`` as blocks finish, at most ``concurrency`` at once."""
         args, runner = self.args, self.command.runner
@@ -249,7 +263,7 @@ class _Job:
             def report(progress: Progress) -> None:
                 reporter.block_progress(index, progress)
 
-            call = runner(client, args.from_type, args.to_type, self.blocks[index], report)
+            call = runner(target, self.blocks[index], report)
             running[asyncio.ensure_future(call)] = index
 
         try:

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from .._argtypes import positive_int, seconds
 from .._auth import OAuthToken, TokenSource
-from .._client import DEFAULT_BASE_URL, DEFAULT_WRITE_CHUNK_SIZE, READ_LIMIT, TOKEN_ENV
+from .._client import DEFAULT_BASE_URL, DEFAULT_WRITE_CHUNK_SIZE, READ_LIMIT, TOKEN_ENV, Client
 from .._exceptions import InvalidInputError
 from .._ratelimit import RateLimit
 from .._version import __version__
@@ -22,6 +22,8 @@ from ._checkpoint import CheckpointError
 from ._commands import _COMMANDS, _Command
 from ._inputs import InputError, ParsedInput, read_input
 from ._job import _Job
+from ._labelling import LabelError
+from ._labels import list_labels
 from ._status import _PROG, EXIT_USAGE, _UsageError
 
 CLIENT_ID_ENV: Final = "HUBSPOT_CLIENT_ID"
@@ -68,6 +70,8 @@ or a bad input file, 130/143 stopped by Ctrl-C/SIGTERM (resumable with --checkpo
 examples:
   hubassoc read contacts companies --ids ids.txt --out assoc.jsonl --checkpoint job.ckpt
   hubassoc associate contacts companies --pairs pairs.csv --failed failed.csv
+  hubassoc create contacts companies --pairs labelled.csv --out created.jsonl
+  hubassoc labels contacts companies
   hubassoc emulator --port 8080 --seed-demo
 """
 
@@ -76,6 +80,11 @@ _JOB_EPILOG = {
     "with every page merged. --ids: one id a line.",
     "associate": "Output: one JSON line per created association (HubSpot's result shape). "
     '--pairs: CSV from,to (optional header) or JSON Lines {"from": "1", "to": "2"}.',
+    "create": "Output: one JSON line per associated pair with every label it now carries "
+    "(HubSpot's batch-create result shape). --pairs: CSV from,to,label (optional header) or "
+    'JSON Lines {"from": "1", "to": "2", "label": "Decision maker"}. A label is a label name, '
+    "an association type id (3) or CATEGORY:typeId (USER_DEFINED:3); an empty one is the "
+    "unlabelled association. Rows of one pair are created together, in one input.",
     "archive": "--pairs: CSV from,to (optional header) or JSON Lines "
     '{"from": "1", "to": "2"}. Every association between each pair is deleted.',
     "purge": "--specs: CSV category,typeId (optional header) or JSON Lines "
@@ -83,8 +92,7 @@ _JOB_EPILOG = {
 }
 
 
-def _job_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _connection_options(common: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     group = common.add_argument_group("connection")
     group.add_argument(
         "--token-env",
@@ -122,6 +130,20 @@ def _job_options() -> argparse.ArgumentParser:
         metavar="URL",
         help=f"API root (default $HUBSPOT_BASE_URL, else {DEFAULT_BASE_URL})",
     )
+    return group
+
+
+def _labels_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _connection_options(common)
+    files = common.add_argument_group("files")
+    files.add_argument("--out", metavar="FILE", help="write the labels here (default stdout)")
+    return common
+
+
+def _job_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = _connection_options(common)
     group.add_argument(
         "--concurrency",
         type=positive_int,
@@ -183,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     helps = {
         "read": "read the associations of many objects, as JSON Lines",
         "associate": "create the default association of many (from, to) pairs",
+        "create": "create labelled associations of many (from, to, label) rows",
         "archive": "delete every association between many (from, to) pairs",
         "purge": "remove association limit configurations (category, typeId)",
     }
@@ -203,6 +226,17 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="FILE",
             help="input file, or - for standard input",
         )
+    labels = commands.add_parser(
+        "labels",
+        parents=[_labels_options()],
+        help="list the association label definitions from one object type to another",
+        description="List the association label definitions from FROM to TO.",
+        epilog="Output: one JSON line per definition, "
+        '{"category": "USER_DEFINED", "typeId": 3, "label": "Decision maker"} '
+        "(label is null for the unlabelled association).",
+    )
+    labels.add_argument("from_type", type=_object_type, metavar="FROM", help="e.g. contacts")
+    labels.add_argument("to_type", type=_object_type, metavar="TO", help="e.g. companies")
     commands.add_parser(
         "emulator",
         add_help=False,
@@ -250,10 +284,22 @@ def _token(args: argparse.Namespace) -> TokenSource:
         raise _UsageError(str(exc)) from None
 
 
+def _base_url(args: argparse.Namespace) -> str:
+    return str(args.base_url or os.environ.get("HUBSPOT_BASE_URL") or DEFAULT_BASE_URL)
+
+
+async def _main_labels(args: argparse.Namespace, token: TokenSource) -> int:
+    try:
+        client = Client(token, base_url=_base_url(args))
+    except InvalidInputError as exc:
+        raise _UsageError(str(exc)) from None
+    return await list_labels(args, client)
+
+
 async def _main_job(
     args: argparse.Namespace, command: _Command, parsed: ParsedInput[Any], token: TokenSource
 ) -> int:
-    base_url = args.base_url or os.environ.get("HUBSPOT_BASE_URL") or DEFAULT_BASE_URL
+    base_url = _base_url(args)
     job = _Job(args, command, parsed)
     try:
         # Made before any file is touched: a token or setting it refuses changes nothing.
@@ -291,15 +337,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .._demo import main as demo_main
 
         return demo_main()
-    command = _COMMANDS[args.command]
     try:
+        if args.command == "labels":
+            return asyncio.run(_main_labels(args, _token(args)))
+        command = _COMMANDS[args.command]
         _check_job_args(args, command)
         token = _token(args)
         parsed = read_input(args.input, command.kind)
         if parsed.duplicates:
             print(f"{_PROG}: {parsed.duplicates} duplicate input(s) skipped", file=sys.stderr)
         return asyncio.run(_main_job(args, command, parsed, token))
-    except (InputError, CheckpointError, _UsageError) as exc:
+    except (InputError, CheckpointError, LabelError, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

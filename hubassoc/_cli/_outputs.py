@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from .._models import AssociationRead, BatchError, BatchResult, DefaultAssociation
+from .._models import (
+    AssociationRead,
+    AssociationType,
+    BatchError,
+    BatchResult,
+    DefaultAssociation,
+    LabelledAssociation,
+)
 from ._checkpoint import CheckpointError
 from ._inputs import _TYPE_ID, Pair, SpecRow
 
@@ -47,6 +54,26 @@ def associate_line(item: DefaultAssociation) -> str:
                 "associationTypeId": spec.type_id,
             },
         }
+    )
+
+
+def create_line(item: LabelledAssociation) -> str:
+    """One pair ``batch/create`` associated, in HubSpot's result shape, with all its labels."""
+    return json.dumps(
+        {
+            "fromObjectTypeId": item.from_object_type_id,
+            "fromObjectId": item.from_id,
+            "toObjectTypeId": item.to_object_type_id,
+            "toObjectId": item.to_id,
+            "labels": item.labels,
+        }
+    )
+
+
+def label_line(item: AssociationType) -> str:
+    """One label definition in HubSpot's shape (``label`` is null for the unlabelled type)."""
+    return json.dumps(
+        {"category": str(item.category.value), "typeId": item.type_id, "label": item.label}
     )
 
 

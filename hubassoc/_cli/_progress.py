@@ -61,7 +61,8 @@ class ProgressReporter:
 
     On a terminal it redraws one line (``\\r``) at most every ``redraw`` seconds; on
     anything else it writes a plain line at most every ``interval`` seconds, plus one
-    at the start and one at the end, for log files and schedulers.
+    at the start and one at the end, for log files and schedulers. ``calls`` are the
+    requests the job made before its first block (``create``'s label lookup).
     """
 
     def __init__(
@@ -77,6 +78,7 @@ class ProgressReporter:
         interval: float,
         redraw: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
+        calls: int = 0,
     ) -> None:
         self._stream = stream
         self._operation = operation
@@ -85,7 +87,7 @@ class ProgressReporter:
         self._base = already_done
         self._done = already_done
         self._failed = already_failed
-        self._calls = 0
+        self._calls = calls  # requests the job made before its first block
         self._retries = 0
         self._tty = tty
         self._every = redraw if tty else interval
