@@ -8,8 +8,10 @@ every run of a client, and large for the generated SDKs) are reported apart as
 for why it is read from /proc rather than ``ru_maxrss``), so it does include the
 imported library: that memory is what a user of the library pays.
 
-The digest of what the client returned is computed after the clock stops, so sorting
-250,000 pairs is not charged to anyone. The report is one JSON line on stdout.
+The clock stops once the workload's consumer has touched every association (and, where
+a workload has them, taken the ids without any): what a user pays for a result includes
+using it. The digest of what the consumer took is computed after the clock stops, so
+sorting 280,000 pairs is not charged to anyone. The report is one JSON line on stdout.
 """
 
 from __future__ import annotations
@@ -28,14 +30,14 @@ from typing import Any
 
 import attrs
 
-from bench._data import ReadSet, WriteSet, digest_pairs
+from bench._data import ReadSet, WriteSet, digest_ids, digest_pairs
 
 
 @attrs.frozen
 class Spec:
     """One workload for one client, as the runner describes it."""
 
-    workload: str  # read | associate | archive | stream | rate | latency
+    workload: str  # read | stream | none | none-stream | rate | associate | archive
     url: str
     token: str
     concurrency: int
@@ -82,12 +84,15 @@ class Spec:
 class Outcome:
     """What a workload hands back: enough to verify it, and any figures of its own.
 
-    ``pairs`` is called after the clock stops; it reads the client's own result
-    objects, so verification sees exactly what a user of the library would see.
+    ``pairs`` and ``without`` are called after the clock stops and give back what the
+    consumer took from the client's own result objects, so verification sees exactly
+    what a user of the library would see.
     """
 
     associations: int
-    pairs: Callable[[], Iterable[tuple[str, str]]] | None = None
+    pairs: Callable[[], Iterable[tuple[Any, Any]]] | None = None
+    without: Callable[[], Iterable[Any]] | None = None
+    without_count: int | None = None
     digest: str | None = None
     extra: dict[str, Any] = attrs.Factory(dict)
 
@@ -167,4 +172,8 @@ def run_client(name: str, workloads: Mapping[str, Workload], *, note: str | None
         report["digest"] = outcome.digest
     elif outcome.pairs is not None:
         report["digest"] = digest_pairs(outcome.pairs())
+    if outcome.without is not None:
+        report["without_digest"] = digest_ids(outcome.without())
+    if outcome.without_count is not None:
+        report["without_count"] = str(outcome.without_count)
     print(json.dumps(report), flush=True)

@@ -8,8 +8,11 @@ never counted as a client's. Prints one JSON line once listening::
 The admin URL is a second, tiny HTTP app on its own port (the emulator answers every path
 of its own port as HubSpot would): ``GET /stats`` gives the emulator's request and status
 counts and its own CPU time, ``GET /graph?from=..&to=..`` the size and digest of one
-directed graph, which is how the runner checks what writes did. The process exits on
-SIGTERM or when its standard input closes, so it never outlives the runner.
+directed graph, which is how the runner checks what writes did, and ``POST /reset``
+forgets the recorded requests (and everything else) and seeds the data sets again, so an
+emulator answering a million ids a run does not carry every earlier run's request bodies.
+The process exits on SIGTERM or when its standard input closes, so it never outlives the
+runner.
 """
 
 from __future__ import annotations
@@ -25,17 +28,21 @@ import time
 
 from aiohttp import web
 
-from bench._data import PAGE_SIZE, READ_TYPES, STREAM_TYPES, ReadSet, Sizes, digest_pairs
+from bench._data import READ_TYPES, STREAM_TYPES, Sizes, digest_pairs
 from hubassoc.testing import FakeHubSpot
 
 TOKEN = "bench-token"
 
 
-def _seed(hub: FakeHubSpot, types: tuple[str, str], data: ReadSet) -> None:
-    hub.seed(types[0], types[1], dict(data.edges()))
+def _seed(hub: FakeHubSpot, sizes: Sizes, names: list[str]) -> None:
+    for name in names:
+        types = STREAM_TYPES if name == "stream" else READ_TYPES
+        graph = dict(sizes.data_set(name).edges())
+        if graph:
+            hub.seed(types[0], types[1], graph)
 
 
-def _admin_app(hub: FakeHubSpot) -> web.Application:
+def _admin_app(hub: FakeHubSpot, sizes: Sizes, names: list[str]) -> web.Application:
     async def stats(_: web.Request) -> web.Response:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         body = {
@@ -51,9 +58,15 @@ def _admin_app(hub: FakeHubSpot) -> web.Application:
         pairs = [(f, t) for f, to in g.items() for t in to]
         return web.json_response({"pairs": len(pairs), "digest": digest_pairs(pairs)})
 
+    async def reset(_: web.Request) -> web.Response:
+        hub.reset()
+        _seed(hub, sizes, names)
+        return web.json_response({"reset": True})
+
     app = web.Application()
     app.router.add_get("/stats", stats)
     app.router.add_get("/graph", graph)
+    app.router.add_post("/reset", reset)
     return app
 
 
@@ -61,25 +74,15 @@ async def _serve(args: argparse.Namespace) -> None:
     sizes = Sizes.from_dict(args.sizes)
     hub = FakeHubSpot(
         token=TOKEN,
-        page_size=PAGE_SIZE,
+        page_size=args.page_size,
         latency=args.latency,
         rate_limit=tuple(args.rate_limit) if args.rate_limit else None,
     )
     started = time.perf_counter()
-    for name in args.seed:
-        if name == "read":
-            _seed(hub, READ_TYPES, sizes.read_set())
-        elif name == "stream":
-            _seed(hub, STREAM_TYPES, sizes.stream_set())
-        elif name == "rate":
-            _seed(hub, READ_TYPES, sizes.rate_set())
-        elif name == "latency":
-            _seed(hub, READ_TYPES, sizes.latency_set())
-        else:
-            raise SystemExit(f"unknown data set {name!r}")
+    _seed(hub, sizes, args.seed)
     seed_s = time.perf_counter() - started
 
-    runner = web.AppRunner(_admin_app(hub), access_log=None)
+    runner = web.AppRunner(_admin_app(hub, sizes, args.seed), access_log=None)
     async with hub:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -110,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=json.loads, required=True, help="Sizes as JSON")
     parser.add_argument("--seed", nargs="*", default=[], help="data sets to seed")
+    parser.add_argument("--page-size", type=int, default=100, help="to-objects per page")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per call")
     parser.add_argument("--rate-limit", type=float, nargs=2, default=None, metavar=("N", "SECONDS"))
     args = parser.parse_args()
