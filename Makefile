@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-smoke clean
+.PHONY: demo test lint typecheck pytest bench bench-quick bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +43,16 @@ redis:
 bench-shared: $(STAMP) redis
 	$(BIN)/python bench/bench_shared_limit.py
 
-## bench: hubassoc against raw aiohttp and HubSpot's SDKs, default sizes (~2 min on 2 cores);
-## prints a table and a JSON line, writes bench/results/latest.md and bench.png
+## bench: hubassoc against raw aiohttp and HubSpot's SDKs, default sizes (~8 min on 2 cores);
+## prints the tables and a JSON line, writes bench/results/ and the README's benchmark section
 bench: | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --readme README.md
+
+## bench-quick: the same workloads, the million-id sets cut down (~2 min); writes nothing
+bench-quick: | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python bench/run.py --quick
 
 ## bench-smoke: the same benchmark at a tiny size, to prove it works (seconds); writes nothing
 bench-smoke: | $(BIN)/python
