@@ -17,6 +17,7 @@ The emulator for tests lives in :mod:`hubassoc.testing`.
 
 from ._auth import OAuthToken, TokenRefreshError
 from ._blocks import BlockResult
+from ._classify import RateLimitInfo
 from ._client import Client
 from ._exceptions import (
     APIError,
@@ -82,6 +83,7 @@ __all__ = [
     "Progress",
     "RateLimit",
     "RateLimitError",
+    "RateLimitInfo",
     "RateLimiter",
     "RedisRateLimit",
     "RedisStore",

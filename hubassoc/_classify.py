@@ -44,7 +44,24 @@ class ErrorBody:
 
 @attrs.frozen
 class RateLimitInfo:
-    """``X-HubSpot-RateLimit-*`` headers; HubSpot may omit any of them."""
+    """What an answer's ``X-HubSpot-RateLimit-*`` headers said; HubSpot may omit any of them.
+
+    The client passes one to :meth:`hubassoc.RateLimiter.feedback` for every request it
+    sent. Every field is None when the header was missing (and all are None when the
+    request got no answer at all: a timeout, a dropped connection, a cancellation).
+
+    Attributes:
+        max: ``X-HubSpot-RateLimit-Max``, the requests the app may make per window.
+        remaining: ``X-HubSpot-RateLimit-Remaining``, what was left of the window when
+            HubSpot admitted the request (the request itself already counted).
+        interval: ``X-HubSpot-RateLimit-Interval-Milliseconds``, in seconds.
+
+    Example::
+
+        def feedback(self, info: hubassoc.RateLimitInfo, *, retry_after: float | None) -> None:
+            if info.remaining is not None and info.remaining < 5:
+                self.slow_down()
+    """
 
     max: int | None = None
     remaining: int | None = None

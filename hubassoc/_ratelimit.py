@@ -1,130 +1,336 @@
-"""Client-side rate limiting: a rolling window, as HubSpot counts.
+"""Client-side rate limiting: a rolling window, counted as the server counts it.
 
-A token bucket or leaky bucket lets up to twice the limit through a rolling window
-after a burst; HubSpot's ``TEN_SECONDLY_ROLLING`` policy counts every request in the
-last ``interval`` seconds, so the limiter keeps the start time of each request in that
-window and makes the next one wait until the oldest leaves it.
+HubSpot's ``TEN_SECONDLY_ROLLING`` policy counts every request *admitted* in the last
+``interval`` seconds. The client never sees the admission: it happens somewhere between
+the send and the answer (hundreds of milliseconds apart on a busy server). So each
+request is kept as the interval its admission lies in, ``[sent, answered]``, and counts
+in the window until ``interval`` after the latest moment it can have been admitted.
+
+Each answer's ``X-HubSpot-RateLimit-Remaining`` says how many requests the server
+counted in the ``interval`` before it admitted that request. Comparing it with the
+requests that *can* have been in that count (sent before the answer, not surely gone
+before the send) finds usage by other processes without mistaking the client's own
+old requests for it; comparing it with the requests that *must* have been in it shows
+when older requests left the server's window earlier than their answer implied.
+
+:class:`_Window` does that bookkeeping and nothing else (no I/O, no sleeping, the time
+passed in); :class:`RateLimit` wraps it for asyncio.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections import deque
+import math
+import time
 from typing import Protocol, runtime_checkable
 
 from ._classify import RateLimitInfo
 from ._exceptions import InvalidInputError
 
-__all__ = ["RateLimit", "RateLimiter"]
+__all__ = ["Clock", "RateLimit", "RateLimiter"]
 
-#: When the current task's last request started (feedback runs in the same task).
-_STARTED: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "hubassoc_ratelimit_started", default=None
-)
+#: How many intervals after its send a request without an answer may still be admitted:
+#: feedback normally ends it sooner; this bounds a request whose feedback never comes.
+_UNANSWERED_INTERVALS = 1.0
+
+
+class Clock(Protocol):
+    """Where a limiter reads the time: any callable returning seconds, never going back.
+
+    ``time.monotonic`` is the default; tests pass a fake clock they move by hand.
+    """
+
+    def __call__(self) -> float:
+        """The current time in seconds."""
+        ...
 
 
 @runtime_checkable
 class RateLimiter(Protocol):
-    """What the client needs from a rate limiter; implement it to share a budget elsewhere."""
+    """What the client needs from a rate limiter; implement it to share a budget elsewhere.
+
+    The client calls :meth:`acquire` before each HTTP request and :meth:`feedback` once
+    when that request is over, in the same task: with the answer's rate-limit headers, or
+    with an empty :class:`~hubassoc.RateLimitInfo` when it failed or was cancelled.
+
+    Example::
+
+        class Counting:
+            def __init__(self) -> None:
+                self.inner, self.sent = hubassoc.RateLimit(100, 10.0), 0
+
+            async def acquire(self) -> None:
+                await self.inner.acquire()
+                self.sent += 1
+
+            def feedback(self, info: hubassoc.RateLimitInfo, *, retry_after: float | None) -> None:
+                self.inner.feedback(info, retry_after=retry_after)
+    """
 
     async def acquire(self) -> None:
         """Wait until one more request may start, and count it."""
         ...
 
     def feedback(self, info: RateLimitInfo, *, retry_after: float | None) -> None:
-        """Learn from an answer's rate-limit headers; ``retry_after`` is set after a 429."""
+        """Learn how the request went; ``retry_after`` is set after a 429."""
         ...
 
 
-class RateLimit:
-    """At most ``max_requests`` requests start in any window of ``interval`` seconds.
+class _Entry:
+    """One request as the server may have counted it: admitted within ``[lo, hi]``.
 
-    The default client limit is HubSpot's Free/Starter burst, 100 per 10 s. The limiter
-    also listens to HubSpot: when ``X-HubSpot-RateLimit-Remaining`` reports less room
-    than it believed (other processes share the app's budget), it counts the difference
-    as used; after a 429 every request of the client waits out the window.
+    ``hi`` is None while the request is in flight. ``foreign`` marks requests this
+    client did not send but the server reported.
+    """
+
+    __slots__ = ("foreign", "hi", "lo")
+
+    def __init__(self, lo: float, hi: float | None = None, *, foreign: bool = False) -> None:
+        self.lo = lo
+        self.hi = hi
+        self.foreign = foreign
+
+    def __repr__(self) -> str:
+        kind = "foreign" if self.foreign else "own"
+        return f"_Entry({kind}, lo={self.lo:.3f}, hi={self.hi})"
+
+
+class _Window:
+    """The rolling-window bookkeeping of one budget: pure, the time always passed in.
+
+    A request counts at time ``t`` while it can still be in the server's window at
+    ``t``: until ``interval`` after ``hi``, the latest moment it can have been admitted
+    (while in flight, up to an interval after it was sent).
+    """
+
+    def __init__(self, max_requests: int, interval: float) -> None:
+        self.max_requests = max_requests
+        self.interval = interval
+        self.entries: list[_Entry] = []
+        #: ``X-HubSpot-RateLimit-Max`` as last reported: the budget shared with others.
+        self.server_max: int | None = None
+        self.paused_until = -math.inf
+
+    def _expiry(self, entry: _Entry) -> float:
+        if entry.hi is None:
+            return entry.lo + (_UNANSWERED_INTERVALS + 1) * self.interval
+        return entry.hi + self.interval
+
+    def counted(self, now: float) -> list[_Entry]:
+        """The requests that can be in the server's window at ``now``."""
+        return [e for e in self.entries if self._expiry(e) > now]
+
+    def _prune(self, now: float) -> None:
+        # An answer compares its Remaining with the window as it was when its request
+        # was sent, so nothing a request still in flight may need is dropped.
+        keep_after = min([now, *(e.lo for e in self.entries if e.hi is None)])
+        self.entries = [e for e in self.entries if self._expiry(e) > keep_after]
+
+    def admit(self, now: float) -> _Entry | float:
+        """Count a request starting ``now`` and return it, or return the seconds to wait."""
+        if self.paused_until > now:
+            return self.paused_until - now
+        self._prune(now)
+        counted = self.counted(now)
+        own = [e for e in counted if not e.foreign]
+        budget = self.server_max if self.server_max is not None else self.max_requests
+        if len(own) < self.max_requests and len(counted) < budget:
+            entry = _Entry(now)
+            self.entries.append(entry)
+            return entry
+        # The moment enough requests have left both counts; in-flight ones leave when
+        # answered (and feedback wakes the waiter), at the latest at their horizon.
+        until = now
+        for group, limit in ((own, self.max_requests), (counted, budget)):
+            excess = len(group) - limit
+            if excess >= 0:
+                until = max(until, sorted(map(self._expiry, group))[excess])
+        return until - now
+
+    def answered(
+        self,
+        entry: _Entry | None,
+        now: float,
+        info: RateLimitInfo | None = None,
+    ) -> None:
+        """Record that ``entry`` (None: a request it did not admit) was answered at ``now``.
+
+        With ``info``, the server's ``Remaining`` is reconciled with the window.
+        """
+        if entry is not None and entry.hi is None:
+            entry.hi = now
+        if info is None:
+            return
+        if info.max is not None and info.max > 0:
+            self.server_max = info.max
+        if info.remaining is None:
+            return
+        capacity = info.max if info.max is not None and info.max > 0 else self.max_requests
+        # What the server counted when it admitted the request: the requests admitted in
+        # the interval before that, this one included.
+        used = capacity - info.remaining
+        same_window = info.interval is None or abs(info.interval - self.interval) < 1e-3
+        self._reconcile(entry, now, used, trust_low=same_window and info.remaining > 0)
+
+    def _reconcile(self, entry: _Entry | None, now: float, used: int, *, trust_low: bool) -> None:
+        # The request was admitted at some a in [sent, now]; the server counted what was
+        # admitted in (a - interval, a]. A request unknown to this window is taken as
+        # admitted now, which makes the most of what the server reported.
+        sent = entry.lo if entry is not None else now
+        horizon = sent - self.interval
+        # Everything sent so far was sent before the answer; what was surely admitted an
+        # interval before the send cannot be in the count.
+        possible = [e for e in self.entries if e.hi is None or e.hi > horizon]
+        missing = used - len(possible)
+        if missing > 0:
+            # Requests nobody here sent: foreign for sure. Each may have been admitted as
+            # late as now, so it counts as if sent with this request and answered now.
+            self.entries.extend(_Entry(horizon, now, foreign=True) for _ in range(missing))
+            return
+        if not trust_low:
+            # Remaining 0 may be clamped, and a window of another length counts other
+            # requests: neither is proof that anything left early.
+            return
+        # Requests answered before this one was sent, and sent less than an interval
+        # before this answer, were surely counted. Of the others answered before the
+        # send, at most the rest of `used` were counted; those that were not had been
+        # admitted an interval before this request, so they have left the server's
+        # window for good, however late their own answers came.
+        surely = 1 if entry is not None else 0
+        earlier: list[tuple[float, _Entry]] = []
+        for e in possible:
+            if e is entry or e.hi is None or e.hi > sent:
+                continue
+            if e.lo > now - self.interval:
+                surely += 1
+            else:
+                earlier.append((e.hi, e))
+        room = max(0, used - surely)
+        if len(earlier) > room:
+            # Which ones left does not matter for the count; keeping those answered last
+            # keeps the count right for as long as any of them may remain.
+            earlier.sort(key=lambda pair: pair[0])
+            for _, e in earlier[: len(earlier) - room]:
+                e.hi = now - self.interval
+
+    def pause(self, now: float, wait: float) -> None:
+        """A 429: nothing is admitted for ``wait`` seconds."""
+        self.paused_until = max(self.paused_until, now + wait)
+
+
+#: The window, entry and task of the request the current task acquired last: feedback
+#: runs in the same task, so it knows which request an answer belongs to. (The task is
+#: kept because tasks created by this one inherit the variable.)
+_ADMITTED: contextvars.ContextVar[tuple[_Window, _Entry, object] | None] = contextvars.ContextVar(
+    "hubassoc_ratelimit_admitted", default=None
+)
+
+
+def _mine(admitted: tuple[_Window, _Entry, object] | None, window: _Window) -> _Entry | None:
+    if admitted is None or admitted[0] is not window:
+        return None
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        task = None
+    return admitted[1] if admitted[2] is task else None
+
+
+class RateLimit:
+    """At most ``max_requests`` requests in any window of ``interval`` seconds, as HubSpot counts.
+
+    The default client limit is HubSpot's Free/Starter burst, 100 per 10 s. HubSpot
+    counts a request when it admits it, somewhere between its send and its answer, so
+    a request counts here from its send until ``interval`` after the latest moment it
+    can have been admitted. The limiter also listens to HubSpot: each answer's
+    ``X-HubSpot-RateLimit-Remaining`` shows requests other processes sent with the
+    same app (they are counted as used) and when the client's own requests left
+    HubSpot's window; after a 429 every request of the client waits out ``Retry-After``
+    (or the window).
 
     One instance may be shared by several clients in one process to share one budget.
+    ``clock`` (default ``time.monotonic``) is where the window reads the time.
 
     Example::
 
         client = hubassoc.Client(rate_limit=hubassoc.RateLimit(max_requests=190, interval=10.0))
     """
 
-    def __init__(self, max_requests: int = 100, interval: float = 10.0) -> None:
+    def __init__(
+        self, max_requests: int = 100, interval: float = 10.0, *, clock: Clock | None = None
+    ) -> None:
         if isinstance(max_requests, bool) or not isinstance(max_requests, int) or max_requests < 1:
             raise InvalidInputError(f"max_requests must be an int >= 1, got {max_requests!r}")
         if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
             raise InvalidInputError(f"interval must be a number > 0, got {interval!r}")
+        if clock is not None and not callable(clock):
+            raise InvalidInputError(f"clock must be a callable returning seconds, got {clock!r}")
         self.max_requests = max_requests
         self.interval = float(interval)
-        # HubSpot counts a request when it arrives, the limiter when it is sent, so the
-        # server's window opens a little later than ours. Keeping each start a bit
-        # longer than `interval` (1%, 50-250 ms) absorbs that transit time; without it a
-        # run at the limit saw a 429 at a window edge in about a quarter of runs.
-        self._hold = self.interval + min(0.25, max(0.05, 0.01 * self.interval))
-        self._starts: deque[float] = deque()
-        self._paused_until = 0.0
+        self._clock: Clock = clock if clock is not None else time.monotonic
+        self._window = _Window(max_requests, self.interval)
         self._lock: asyncio.Lock | None = None
+        self._changed: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"RateLimit(max_requests={self.max_requests}, interval={self.interval})"
 
-    def _get_lock(self) -> asyncio.Lock:
+    def _bind(self) -> tuple[asyncio.Lock, asyncio.Event]:
         loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:
-            # Loop-bound primitives are made on first use, in the loop that uses them.
-            # loop.time() is time.monotonic() for every loop, so the window stays valid.
+        if self._lock is None or self._changed is None or self._loop is not loop:
+            # Loop-bound primitives are made on first use, in the loop that uses them;
+            # the window itself reads its own clock, so it survives a new loop.
             self._lock = asyncio.Lock()
+            self._changed = asyncio.Event()
             self._loop = loop
-        return self._lock
+        return self._lock, self._changed
 
     async def acquire(self) -> None:
-        """Wait for a free slot in the rolling window, then take it."""
-        lock = self._get_lock()
-        loop = asyncio.get_running_loop()
+        """Wait for room in the rolling window, then take it."""
+        lock, changed = self._bind()
+        window = self._window
+        previous = _mine(_ADMITTED.get(), window)
+        if previous is not None:
+            # This task acquires again without feedback: its last request is over.
+            window.answered(previous, self._clock())
+            _ADMITTED.set(None)
         # Waiting inside the lock keeps waiters in FIFO order: nobody starves.
         async with lock:
             while True:
-                now = loop.time()
-                if self._paused_until > now:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
-                horizon = now - self._hold
-                starts = self._starts
-                while starts and starts[0] <= horizon:
-                    starts.popleft()
-                if len(starts) < self.max_requests:
-                    starts.append(now)
-                    _STARTED.set(now)
+                granted = window.admit(self._clock())
+                if isinstance(granted, _Entry):
+                    _ADMITTED.set((window, granted, asyncio.current_task()))
                     return
-                await asyncio.sleep(starts[0] - horizon)
+                changed.clear()
+                # An answer can free room before the computed time: feedback wakes us.
+                try:
+                    async with asyncio.timeout(granted):
+                        await changed.wait()
+                except TimeoutError:
+                    pass
 
     def feedback(self, info: RateLimitInfo, *, retry_after: float | None) -> None:
-        """Slow down when HubSpot reports less room than the window shows."""
-        if self._loop is None:
-            return
-        now = self._loop.time()
+        """Record the answer of the request this task acquired last."""
+        window = self._window
+        entry = _mine(_ADMITTED.get(), window)
+        if entry is not None:
+            _ADMITTED.set(None)
+        now = self._clock()
         if retry_after is not None:
-            # A 429: its wait is what counts; its Remaining: 0 must not fill the window.
-            self._paused_until = max(self._paused_until, now + retry_after)
-            return
-        started = _STARTED.get()
-        if info.remaining is None or (started is not None and started <= now - self._hold):
-            return  # no news, or news about a window that has passed
-        limit = min(self.max_requests, info.max) if info.max else self.max_requests
-        used = limit - info.remaining
-        horizon = now - self._hold
-        starts = self._starts
-        while starts and starts[0] <= horizon:
-            starts.popleft()
-        # Requests we did not send (other processes) count as started now: the most
-        # cautious guess, since the server does not say when they started.
-        missing = used - len(starts) + (self.max_requests - limit)
-        for _ in range(max(0, missing)):
-            starts.append(now)
+            # A 429: its wait is what counts; its Remaining: 0 is no count of requests.
+            window.answered(entry, now)
+            window.pause(now, retry_after)
+        else:
+            window.answered(entry, now, info)
+        if self._changed is not None:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            if running is self._loop:
+                self._changed.set()
 
 
 class _Unlimited:

@@ -7,7 +7,9 @@ one Redis sorted set instead, so every client naming the same key shares it.
 Each admission is one Lua script, run atomically by Redis: drop the start times
 that left the window, count the rest, and add this request only if there is room
 and no earlier waiter is in line for it. Times come from Redis's own clock
-(``TIME``), so clocks of different machines never disagree about the window.
+(``TIME``), so clocks of different machines never disagree about the window; a
+``clock`` passed in replaces both Redis's and the loop's (every process sharing the key
+must then pass the same one: it is meant for tests).
 Waiters queue first come, first served across processes, so a process far from
 Redis is not beaten to every freed slot. A request stays in the window until
 ``interval`` after its answer, not its start: HubSpot counts it when it arrives,
@@ -35,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._classify import RateLimitInfo
 from ._exceptions import InvalidInputError
-from ._ratelimit import RateLimit, RateLimiter
+from ._ratelimit import Clock, RateLimit, RateLimiter
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -55,12 +57,16 @@ _ADMISSION: contextvars.ContextVar[tuple[int, str] | None] = contextvars.Context
 # KEYS[4]: the waiters' leases, by the time after which a waiter that has not asked
 #          again is presumed gone.
 # ARGV: max_requests, interval in microseconds, window TTL in milliseconds, this
-#       request's unique member, lease grace in microseconds.
+#       request's unique member, lease grace in microseconds, and the time in
+#       microseconds ('' for Redis's own clock).
 # Returns 0 when the request was counted, else the milliseconds to wait before asking again.
 _ACQUIRE = """
 if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = tonumber(ARGV[6])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local max_requests = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local member = ARGV[4]
@@ -119,12 +125,16 @@ return wait_in_line(tonumber(turn[2]) + interval - now)
 
 # Same KEYS. ARGV: max_requests, interval in microseconds, key TTL in milliseconds,
 # retry_after in microseconds or -1, X-HubSpot-RateLimit-Remaining or -1, a unique
-# prefix, and the member of the request this answer belongs to ('' when unknown).
+# prefix, the member of the request this answer belongs to ('' when unknown), and the
+# time in microseconds ('' for Redis's own clock).
 # Returns the number of phantom entries added.
 _FEEDBACK = """
 if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = tonumber(ARGV[8])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local max_requests = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local retry_after = tonumber(ARGV[4])
@@ -202,6 +212,9 @@ class RedisRateLimit:
     ``retry_redis_after`` seconds later. The limiter never waits on Redis longer than
     ``redis_timeout``, and never lets requests through unpaced.
 
+    ``clock`` (seconds) replaces Redis's ``TIME`` and the event loop's clock, for tests
+    that move time by hand; every limiter sharing the key must then use the same clock.
+
     Waiting requests are served first come, first served across processes (one waiter
     per process at a time, so processes take turns), and a request stays in the window
     until ``interval`` after its answer: HubSpot counts it when it arrives, so counting
@@ -234,6 +247,7 @@ class RedisRateLimit:
         fallback: RateLimiter | None = None,
         redis_timeout: float = 1.0,
         retry_redis_after: float = 30.0,
+        clock: Clock | None = None,
     ) -> None:
         try:
             import redis.exceptions as redis_errors
@@ -244,7 +258,7 @@ class RedisRateLimit:
         if not isinstance(key, str) or not key:
             raise InvalidInputError(f"key must be a non-empty str, got {key!r}")
         # RateLimit checks max_requests and interval; it is also the default fallback.
-        local = RateLimit(max_requests, interval)
+        local = RateLimit(max_requests, interval, clock=clock)
         if fallback is not None and not isinstance(fallback, RateLimiter):
             raise InvalidInputError("fallback must be a hubassoc.RateLimiter or None")
         for name, value in (
@@ -260,6 +274,7 @@ class RedisRateLimit:
         self.redis_timeout = float(redis_timeout)
         self.retry_redis_after = float(retry_redis_after)
         self._redis: _AsyncRedis = redis
+        self._clock = clock
         window, paused, queue, leases = (
             f"{{{key}}}:{name}" for name in ("window", "paused", "queue", "leases")
         )
@@ -317,7 +332,7 @@ class RedisRateLimit:
             # the shared queue then takes processes in turn.
             async with self._lock:
                 while True:
-                    now = loop.time()
+                    now = self._now(loop)
                     if self._paused_until > now:
                         # This process's own 429, honoured before its Redis write lands.
                         await asyncio.sleep(self._paused_until - now)
@@ -347,6 +362,13 @@ class RedisRateLimit:
                 self._spawn(self._run(_LEAVE, self._leave_keys, member))
             raise
 
+    def _now(self, loop: asyncio.AbstractEventLoop) -> float:
+        return self._clock() if self._clock is not None else loop.time()
+
+    def _script_now(self) -> int | str:
+        """The time the scripts use: Redis's own (''), unless a clock was passed."""
+        return "" if self._clock is None else round(self._clock() * 1_000_000)
+
     async def _try_acquire(self, member: str | None = None) -> int:
         """One atomic attempt: 0 when a slot was taken, else the milliseconds to wait."""
         result = await self._script(
@@ -357,6 +379,7 @@ class RedisRateLimit:
             self._ttl_ms,
             member or uuid.uuid4().hex,
             _LEASE_GRACE_US,
+            self._script_now(),
         )
         return int(result)
 
@@ -380,11 +403,13 @@ class RedisRateLimit:
         if admission is not None and admission[0] == id(self):
             member = admission[1]
             _ADMISSION.set(None)
-        now = loop.time()
+        now = self._now(loop)
         if retry_after is not None:
             self._paused_until = max(self._paused_until, now + retry_after)
         remaining = info.remaining
-        if remaining is not None and remaining >= self.max_requests:
+        if retry_after is not None:
+            remaining = None  # a 429's Remaining: 0 counts nothing; its wait is the news
+        elif remaining is not None and remaining >= self.max_requests:
             remaining = None  # no news: the window can never hold less than nothing
         if retry_after is None and remaining is None and not member:
             return
@@ -401,6 +426,7 @@ class RedisRateLimit:
                 -1 if remaining is None else max(0, remaining),
                 uuid.uuid4().hex,
                 member,
+                self._script_now(),
             )
         )
 
@@ -441,7 +467,7 @@ class RedisRateLimit:
 
     def _redis_failed(self, exc: BaseException, loop: asyncio.AbstractEventLoop) -> None:
         already_down = self._redis_down_until is not None
-        self._redis_down_until = loop.time() + self.retry_redis_after
+        self._redis_down_until = self._now(loop) + self.retry_redis_after
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if already_down:
             logger.debug("Redis rate limit %r still unavailable (%s)", self.key, reason)

@@ -47,6 +47,12 @@ class CallStats:
     retries: int = 0
 
 
+def _rate_info(headers: Any) -> RateLimitInfo:
+    if "X-HubSpot-RateLimit-Remaining" in headers:
+        return parse_rate_limit_headers(headers)
+    return _NO_RATE_INFO
+
+
 class Transport:
     """Sends chunk calls for one client; shared by all of that client's operations."""
 
@@ -179,6 +185,7 @@ class Transport:
         headers_out = {**self._headers, "Authorization": f"Bearer {token}"}
         async with self._slots:
             await self.limiter.acquire()
+            reported = finished = False
             try:
                 async with session.request(
                     method,
@@ -188,22 +195,30 @@ class Transport:
                     timeout=timeout,
                     raise_for_status=False,
                 ) as response:
-                    raw = await response.read()
                     status = response.status
                     headers: Any = response.headers
+                    if status != 429:
+                        # HubSpot admitted the request before it began to answer: the
+                        # limiter hears of it now, not after the body (tens of ms later).
+                        self.limiter.feedback(_rate_info(headers), retry_after=None)
+                        reported = True
+                    raw = await response.read()
+                finished = True
             except TimeoutError:
                 return Retry(f"no answer within {timeout.total}s")
             except aiohttp.ClientError as exc:
                 # The class name says enough; str(exc) of some aiohttp errors names headers.
                 return Retry(f"connection failed ({type(exc).__name__})")
+            finally:
+                if not (finished or reported):
+                    # Failed or cancelled: the server may have counted it, until now at
+                    # the latest. Every acquire() gets one feedback(), whatever happens.
+                    self.limiter.feedback(_NO_RATE_INFO, retry_after=None)
         outcome = classify(status, headers, raw)
-        # Every answer is reported, headers or not, so a limiter always learns when a
-        # request finished (the shared limiter counts a request until then).
-        retry_after = outcome.wait if isinstance(outcome, Retry) and outcome.rate_limited else None
-        info = (
-            parse_rate_limit_headers(headers)
-            if "X-HubSpot-RateLimit-Remaining" in headers
-            else _NO_RATE_INFO
-        )
-        self.limiter.feedback(info, retry_after=retry_after)
+        if not reported:
+            # A 429: its wait comes from the body (the policy) as much as the headers.
+            retry_after = (
+                outcome.wait if isinstance(outcome, Retry) and outcome.rate_limited else None
+            )
+            self.limiter.feedback(_rate_info(headers), retry_after=retry_after)
         return outcome

@@ -115,6 +115,16 @@ def key() -> str:
     return f"hubassoc-test:{uuid.uuid4().hex}"
 
 
+class FakeClock:
+    """A clock the test moves by hand; passed to a limiter, Redis's TIME is not used."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def _limiter(client: aioredis.Redis, key: str, **kwargs: Any) -> RedisRateLimit:
     limiter = RedisRateLimit(client, key=key, **kwargs)
     limiter._bind()  # what acquire() does first; lets tests call _try_acquire directly
@@ -126,14 +136,16 @@ async def test_script_admits_exactly_max_requests_across_concurrent_acquirers(
 ) -> None:
     clients = [aioredis.Redis(port=redis_server.port) for _ in range(8)]
     try:
-        limiters = [_limiter(c, key, max_requests=20, interval=60.0) for c in clients]
+        clock = FakeClock()
+        limiters = [_limiter(c, key, max_requests=20, interval=60.0, clock=clock) for c in clients]
         waits = await asyncio.gather(*(limiters[i % 8]._try_acquire() for i in range(100)))
         assert waits.count(0) == 20
-        # The refused ones wait for the oldest start to leave the 60 s window.
-        assert all(55_000 < w <= 60_000 for w in waits if w)
-        window = await clients[0].zrange(f"{{{key}}}:window", 0, -1)
-        assert len(window) == len(set(window)) == 20
-        assert 60_000 < await clients[0].pttl(f"{{{key}}}:window") <= 61_000
+        # The refused ones wait for the starts (all at this instant) to leave the window.
+        assert set(waits) == {0, 60_000}
+        window: Any = await clients[0].zrange(f"{{{key}}}:window", 0, -1, withscores=True)
+        assert len(window) == len({m for m, _ in window}) == 20
+        assert {score for _, score in window} == {clock.now * 1_000_000}
+        assert 0 < await clients[0].pttl(f"{{{key}}}:window") <= 61_000
     finally:
         for client in clients:
             await client.aclose()
@@ -147,7 +159,8 @@ async def test_acquire_waits_for_the_rolling_window(redis_server: RedisServer, k
         start = loop.time()
         await asyncio.gather(*(limiters[i % 3].acquire() for i in range(15)))
         # 5 at once, 5 when those leave the window, 5 more after another 0.5 s.
-        assert 1.0 <= loop.time() - start < 3.0
+        assert loop.time() - start >= 1.0
+        assert await clients[0].zcard(f"{{{key}}}:window") == 5
     finally:
         for client in clients:
             await client.aclose()
@@ -201,15 +214,18 @@ async def test_a_429_seen_by_one_limiter_pauses_the_others(
 ) -> None:
     first, second = aioredis.Redis(port=redis_server.port), aioredis.Redis(port=redis_server.port)
     try:
-        a = _limiter(first, key, max_requests=20, interval=2.0)
-        b = _limiter(second, key, max_requests=20, interval=2.0)
+        clock = FakeClock()
+        a = _limiter(first, key, max_requests=20, interval=2.0, clock=clock)
+        b = _limiter(second, key, max_requests=20, interval=2.0, clock=clock)
         assert await b._try_acquire() == 0
         a.feedback(RateLimitInfo(max=20, remaining=0, interval=2.0), retry_after=1.5)
         await a.flush()
-        wait_ms = await b._try_acquire()
-        assert 1_000 < wait_ms <= 1_500
-        paused = await second.pttl(f"{{{key}}}:paused")
-        assert 1_000 < paused <= 2_500
+        assert await second.get(f"{{{key}}}:paused") == b"%d" % ((clock.now + 1.5) * 1_000_000)
+        assert await b._try_acquire() == 1_500
+        clock.now += 1.0
+        assert await b._try_acquire() == 500
+        clock.now += 0.5
+        assert await b._try_acquire() == 0
     finally:
         await first.aclose()
         await second.aclose()
@@ -445,7 +461,7 @@ async def test_redis_that_never_answers_times_out_instead_of_hanging(
     redis = aioredis.Redis(port=port)
     try:
         limit = RedisRateLimit(redis, key=key, max_requests=10, interval=1.0, redis_timeout=0.2)
-        await asyncio.wait_for(limit.acquire(), 5)
+        await limit.acquire()  # pytest's timeout would catch a hang
     finally:
         await redis.aclose()
         for writer in accepted:
@@ -467,22 +483,27 @@ async def test_limiter_returns_to_redis_once_it_answers_again(
     redis = aioredis.Redis(port=port)
     caplog.set_level(logging.INFO, logger="hubassoc")
     try:
+        clock = FakeClock()
+        fallback = _CountingLimiter(100, 10.0)
         limit = RedisRateLimit(
             redis,
             key=key,
             max_requests=20,
             interval=10.0,
-            fallback=RateLimit(1, 0.2),
-            retry_redis_after=0.1,
+            fallback=fallback,
+            retry_redis_after=30.0,
+            clock=clock,
         )
         await limit.acquire()
         on_fallback = [limit.using_fallback]
         server.start(port)
-        # The fallback makes this wait 0.2 s, longer than retry_redis_after.
-        await limit.acquire()
+        await limit.acquire()  # Redis is back, but not tried again so soon
+        on_fallback.append(limit.using_fallback)
+        clock.now += 30.0
         await limit.acquire()
         on_fallback.append(limit.using_fallback)
-        assert on_fallback == [True, False]
+        assert on_fallback == [True, True, False]
+        assert fallback.admitted == 2
         assert await redis.zcard(f"{{{key}}}:window") == 1
     finally:
         await redis.aclose()
