@@ -166,7 +166,8 @@ def _readme_section(
     return "\n".join(
         [
             README_START,
-            f"Measured {date} with `{command}` ({elapsed / 60:.1f} minutes) on {info['nproc']} "
+            f"Measured {date} with `make bench` (`{command}`, {elapsed / 60:.1f} minutes) on "
+            f"{info['nproc']} "
             f"CPUs ({info['cpu']}), Python {info['python']}: each emulator and each client in a "
             "process of its own, every figure a ratio to a raw aiohttp + orjson loop measured "
             "in the same run, the clock stopped once the consumer has used every association, "
