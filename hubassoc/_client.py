@@ -14,6 +14,7 @@ import aiohttp
 
 from . import _validation as validate
 from ._auth import TOKEN_ENV, TokenSource, _Credentials
+from ._batch import DEFAULT_MAX_PAGES_PER_ID
 from ._exceptions import InvalidInputError
 from ._models import AssociationRead, DefaultAssociation
 from ._operation import BatchOperation, ProgressCallback
@@ -60,6 +61,12 @@ class Client:
         on_progress: called with a :class:`Progress` after every chunk call of every
             operation (``on_progress=`` on a call overrides); keep it quick, it runs in
             the event loop.
+        max_pages_per_id: pages one id may take in a batch read (and one record in
+            ``associations.list``) before the read stops following it and names it in a
+            ``PAGING_ERROR`` error, keeping the pages read; so a read ends even if HubSpot
+            keeps sending new cursors. The default, 1,000, is 100,000 associations at
+            HubSpot's smallest page size, ten times the most a record can be given a
+            limit of (see ``docs/trust.md``).
         api_version: the path family every endpoint is called in: ``"v4"`` (default,
             ``/crm/v4/associations/...``) or a date version such as ``"2026-03"``
             (``/crm/associations/2026-03/...``); see ``docs/api-versions.md``.
@@ -88,6 +95,7 @@ class Client:
         timeout: float = 60.0,
         on_progress: ProgressCallback | None = None,
         api_version: str = DEFAULT_API_VERSION,
+        max_pages_per_id: int = DEFAULT_MAX_PAGES_PER_ID,
     ) -> None:
         credentials = _Credentials(token)
         self._paths = Paths(api_version)
@@ -102,6 +110,7 @@ class Client:
                 f"read_chunk_size may be at most {READ_LIMIT} (HubSpot's batch-read limit)"
             )
         validate.positive_int(write_chunk_size, "write_chunk_size")
+        validate.positive_int(max_pages_per_id, "max_pages_per_id")
         for name, value in (("timeout", timeout), ("max_retry_time", max_retry_time)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise InvalidInputError(f"{name} must be a number > 0, got {value!r}")
@@ -115,6 +124,7 @@ class Client:
             )
         self.read_chunk_size = read_chunk_size
         self.write_chunk_size = write_chunk_size
+        self.max_pages_per_id = max_pages_per_id
         self.on_progress = on_progress
         self._transport = Transport(
             credentials=credentials,

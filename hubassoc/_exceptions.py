@@ -163,6 +163,8 @@ class BatchErrors(HubSpotError):
 
     def __init__(self, errors: Sequence[BatchError]) -> None:
         self.errors = list(errors)
+        if not self.errors:
+            raise ValueError("BatchErrors needs at least one error")
         first = self.errors[0]
         more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
         super().__init__(

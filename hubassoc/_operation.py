@@ -10,6 +10,7 @@ whatever is still running when the consumer stops or is cancelled.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Sequence
 from contextlib import aclosing
@@ -17,10 +18,11 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._batch import Chunk, Merger, Plan
+from ._batch import Chunk, Plan
 from ._classify import ChunkFailure, Retry, Success
 from ._exceptions import APIError
-from ._models import BatchError, BatchResult, Progress
+from ._merge import Merger
+from ._models import BatchError, BatchResult, BatchStatus, Progress
 from ._transport import CallOutcome, CallStats, Transport
 from ._wire import ResponseShapeError
 
@@ -30,6 +32,8 @@ __all__ = ["BatchOperation"]
 
 
 ProgressCallback = Callable[[Progress], object]
+logger = logging.getLogger("hubassoc")
+_DOCUMENTED_STATUSES = frozenset(BatchStatus)
 #: Name of the task running one chunk call, to tell them apart in ``asyncio.all_tasks()``.
 CHUNK_TASK_NAME = "hubassoc-chunk"
 
@@ -77,6 +81,19 @@ async def _drive(
     limit = transport.max_concurrency
     stats = CallStats()
     failed = 0
+    strange: set[str] = set()
+
+    def checked(page: BatchResult[T]) -> BatchResult[T]:
+        status = page.status
+        if status not in _DOCUMENTED_STATUSES and status not in strange:
+            strange.add(status)  # once per operation: a log line per page would flood
+            logger.warning(
+                "%s: HubSpot answered with status %r, which it does not document; "
+                "the merged status keeps it",
+                name,
+                str(status),
+            )
+        return page
 
     def refill() -> None:
         while len(running) < limit and (chunk := plan.next_chunk()) is not None:
@@ -105,7 +122,7 @@ async def _drive(
                 # name everything else (failed here, still running, never sent).
                 for task, chunk in finished:
                     if task.exception() is None:
-                        yield _page(plan, chunk, task.result())[0]
+                        yield checked(_page(plan, chunk, task.result())[0])
                 error = errors[0]
                 if isinstance(error, APIError):
                     stopped = [chunk for task, chunk in finished if task.exception() is not None]
@@ -119,6 +136,7 @@ async def _drive(
             while outcomes:
                 outcome, chunk = outcomes.popleft()
                 page, chunk_failed = _page(plan, chunk, outcome)
+                page = checked(page)
                 del outcome
                 if chunk_failed:
                     failed += chunk.size
@@ -186,10 +204,12 @@ class BatchOperation(Generic[T]):
         *,
         name: str,
         order: Sequence[str] | None = None,
+        objects: bool = False,
         timeout: float | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> None:
         self._make_plan = make_plan
+        self._objects = objects
         self._name = name
         self._transport = transport
         self._order = order
@@ -219,7 +239,7 @@ class BatchOperation(Generic[T]):
         return self._items()
 
     async def _collect(self) -> BatchResult[T]:
-        merger: Merger[T] = Merger(self._order)
+        merger: Merger[T] = Merger(self._order, objects=self._objects)
         try:
             async with aclosing(self.pages()) as pages:
                 async for page in pages:

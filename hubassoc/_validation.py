@@ -28,12 +28,25 @@ def object_type(value: Any, role: str) -> str:
 
 
 def object_id(value: Any, where: str) -> str:
-    """Validate one object id: a non-blank string or an int, returned as a string."""
+    """Validate one record id: an int >= 0 or a string of digits, returned as a string.
+
+    HubSpot's record ids are positive integers; answers are held to the same rule
+    (:func:`hubassoc._wire.record_id`), so an id that could never come back is refused
+    here, before any request is sent.
+    """
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidInputError(f"{where}: an id must be a str or int, got {type(value).__name__}")
-    text = str(value).strip()
+    if isinstance(value, int):
+        if value < 0:
+            raise InvalidInputError(f"{where}: a record id is not negative, got {value}")
+        return str(value)
+    text = value.strip()
     if not text:
         raise InvalidInputError(f"{where}: blank id")
+    if not (text.isdigit() and text.isascii()):
+        raise InvalidInputError(
+            f"{where}: a record id is a string of digits (like '101'), got {_short(text)}"
+        )
     return text
 
 

@@ -7,14 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hubassoc import AssociationCategory, AssociationSpec, BatchError, BatchResult, BatchStatus
-from hubassoc._batch import (
-    REPEATED_CURSOR,
-    Merger,
-    ReadPlan,
-    archive_plan,
-    associate_plan,
-    purge_plan,
-)
+from hubassoc._batch import REPEATED_CURSOR
+from hubassoc._merge import Merger
+from hubassoc._reading import ReadPlan
+from hubassoc._writes import archive_plan, associate_plan, purge_plan
 
 
 def _inputs(chunk_body: bytes) -> list[dict[str, Any]]:
@@ -50,7 +46,7 @@ def test_continuations_come_first_with_their_cursor_unchanged() -> None:
     first = plan.next_chunk()
     assert first is not None
     assert _inputs(first.body) == [{"id": "1"}, {"id": "2"}]
-    plan.complete(first, _page(("1", ["a"], "c%3D1"), ("2", ["b"], None)))
+    plan.complete(first, _page(("1", ["11"], "c%3D1"), ("2", ["12"], None)))
     second = plan.next_chunk()
     assert second is not None
     assert _inputs(second.body) == [{"id": "1", "after": "c%3D1"}, {"id": "3"}]
@@ -61,16 +57,16 @@ def test_a_repeated_cursor_ends_that_id_with_an_error() -> None:
     plan = ReadPlan("contacts", "companies", ["1"], 10)
     chunk = plan.next_chunk()
     assert chunk is not None
-    page = plan.complete(chunk, _page(("1", ["a"], "same")))
+    page = plan.complete(chunk, _page(("1", ["11"], "same")))
     assert not page.errors
     chunk = plan.next_chunk()
     assert chunk is not None
-    page = plan.complete(chunk, _page(("1", ["b"], "same")))
+    page = plan.complete(chunk, _page(("1", ["12"], "same")))
     assert plan.next_chunk() is None
     [error] = page.errors
     assert error.sub_category == REPEATED_CURSOR
     assert error.ids == ["1"]
-    assert page.results[0].to_ids == ["b"]
+    assert page.results[0].to_ids == ["12"]
 
 
 def test_path_object_types_are_quoted() -> None:
@@ -164,9 +160,12 @@ def test_read_merge_is_one_item_per_id_in_input_order_pages_in_order() -> None:
     merger = Merger[Any](["9", "1"])
     chunk = plan.next_chunk()
     assert chunk is not None
-    merger.add(plan.complete(chunk, _page(("1", ["a", "b"], "p2"), ("9", ["z"], None))))
+    merger.add(plan.complete(chunk, _page(("1", ["11", "12"], "p2"), ("9", ["26"], None))))
     chunk = plan.next_chunk()
     assert chunk is not None
-    merger.add(plan.complete(chunk, _page(("1", ["c"], None))))
+    merger.add(plan.complete(chunk, _page(("1", ["13"], None))))
     result = merger.result()
-    assert [(r.from_id, r.to_ids) for r in result.results] == [("9", ["z"]), ("1", ["a", "b", "c"])]
+    assert [(r.from_id, r.to_ids) for r in result.results] == [
+        ("9", ["26"]),
+        ("1", ["11", "12", "13"]),
+    ]

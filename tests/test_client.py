@@ -119,7 +119,7 @@ async def test_concurrency_bound_is_observed_by_the_server(hub: FakeHubSpot) -> 
 
 
 async def test_one_client_shared_by_fifty_tasks(hub: FakeHubSpot) -> None:
-    hub.seed("contacts", "companies", {str(i): [f"c{i}", f"d{i}"] for i in range(500)})
+    hub.seed("contacts", "companies", {str(i): [f"1{i}", f"2{i}"] for i in range(500)})
     async with _client(hub, max_concurrency=4, read_chunk_size=5) as client:
 
         async def one(k: int) -> list[tuple[str, list[str]]]:
@@ -129,12 +129,14 @@ async def test_one_client_shared_by_fifty_tasks(hub: FakeHubSpot) -> None:
 
         answers = await asyncio.gather(*(one(k) for k in range(50)))
     for k, answer in enumerate(answers):
-        assert answer == [(str(i), [f"c{i}", f"d{i}"]) for i in range(k * 10, k * 10 + 10)]
+        assert answer == [(str(i), [f"1{i}", f"2{i}"]) for i in range(k * 10, k * 10 + 10)]
     assert hub.max_in_flight <= 4
 
 
 async def test_streaming_items_and_pages_hold_what_the_merge_holds(hub: FakeHubSpot) -> None:
-    hub.seed("contacts", "companies", {"1": [str(i) for i in range(250)], "2": ["x"], "3": ["y"]})
+    hub.seed(
+        "contacts", "companies", {"1": [str(i) for i in range(1000, 1250)], "2": ["8"], "3": ["9"]}
+    )
     async with _client(hub, read_chunk_size=2) as client:
         op = client.read("contacts", "companies", ["1", "2", "3", "4"])
         items = [(item.from_id, item.to_ids) async for item in op]
@@ -151,7 +153,7 @@ async def test_streaming_items_and_pages_hold_what_the_merge_holds(hub: FakeHubS
     assert [e for p in pages for e in p.errors] == merged.errors
     assert merged.ids_without_associations == ["4"]
     by_id = {r.from_id: r.to_ids for r in merged.results}
-    assert by_id["1"] == [str(i) for i in range(250)]
+    assert by_id["1"] == [str(i) for i in range(1000, 1250)]
 
 
 async def test_caller_owned_session_is_used_and_left_open(hub: FakeHubSpot) -> None:
@@ -236,7 +238,7 @@ async def test_bad_input_sends_nothing(
 async def test_a_repeating_cursor_ends_with_an_error_not_a_hang(
     hub: FakeHubSpot, client: hubassoc.Client
 ) -> None:
-    hub.seed("contacts", "companies", {"1": [str(i) for i in range(300)], "2": ["5"]})
+    hub.seed("contacts", "companies", {"1": [str(i) for i in range(1, 301)], "2": ["5"]})
     hub.repeat_cursor_for(["1"])
     result = await client.read("contacts", "companies", ["1", "2"])
     [error] = result.failures

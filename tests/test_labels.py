@@ -16,7 +16,7 @@ from hubassoc import (
 )
 from hubassoc._batch import Chunk
 from hubassoc._models import BatchError
-from hubassoc._plans import unconfirmed_pairs
+from hubassoc._writes import unconfirmed_pairs
 from hubassoc.testing import FakeHubSpot
 
 from .conftest import TOKEN

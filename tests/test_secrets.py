@@ -24,7 +24,7 @@ async def test_token_never_leaks_on_any_path(
     seen: list[str] = []
     caplog.set_level(logging.DEBUG)  # every logger, aiohttp's included
     async with FakeHubSpot(token=TOKEN) as hub:
-        hub.seed("contacts", "companies", {"1": [str(i) for i in range(150)]})
+        hub.seed("contacts", "companies", {"1": [str(i) for i in range(1, 151)]})
         client = hubassoc.Client(
             TOKEN,
             base_url=hub.url,

@@ -13,8 +13,9 @@ from hubassoc._wire import (
     ResponseShapeError,
     dumps,
     loads,
-    next_cursors,
     parse_envelope,
+    parse_read_page,
+    record_id,
     structure_context,
 )
 
@@ -68,10 +69,39 @@ def test_unknown_fields_and_enum_values_do_not_break_parsing() -> None:
 
 
 def test_cursor_is_returned_unchanged() -> None:
-    assert next_cursors(_read_envelope()) == {"1": "MC0yLTE1OTc0MDA2NTg%3D"}
+    assert parse_read_page(_read_envelope())[1] == [("1", "MC0yLTE1OTc0MDA2NTg%3D")]
     raw = _read_envelope()
     del raw["results"][0]["paging"]  # type: ignore[index]
-    assert next_cursors(raw) == {}
+    assert parse_read_page(raw)[1] == []
+
+
+@pytest.mark.parametrize("value", [1, 42, "7", "007", "123456789012345678901234567890"])
+def test_record_ids_are_positive_integers_or_digit_strings(value: object) -> None:
+    assert record_id(value, "x") == str(value)
+
+
+@pytest.mark.parametrize(
+    "value", [0, -3, 1.5, 1.0, True, False, None, {"x": 1}, [1], "", " 1", "1.0", "abc", "\u0661"]
+)
+def test_anything_else_is_not_a_record_id(value: object) -> None:
+    with pytest.raises(ValueError, match="x was"):
+        record_id(value, "x")
+
+
+def test_a_result_with_a_bad_id_is_withheld_and_named() -> None:
+    raw = _read_envelope()
+    good = raw["results"][0]  # type: ignore[index]
+    bad_to = {"from": {"id": "2"}, "to": [{"toObjectId": 1.5, "associationTypes": []}]}
+    bad_from = {"from": {"id": 1.0}, "to": []}
+    raw["results"] = [good, bad_to, bad_from]
+    page, cursors = parse_read_page(raw)
+    assert [r.from_id for r in page.results] == ["1"]
+    assert cursors == [("1", "MC0yLTE1OTc0MDA2NTg%3D")]
+    first, second = page.errors
+    assert (first.category, first.ids) == ("INVALID_RESPONSE", ["2"])
+    assert "toObjectId was 1.5" in first.message
+    assert second.ids == []  # a from-id that is no record id is never named
+    assert "from.id was 1.0" in second.message
 
 
 def test_default_association_parses_spec() -> None:
@@ -134,7 +164,7 @@ def test_context_shapes(raw: object, expected: dict[str, list[str]]) -> None:
     assert structure_context(raw) == expected
 
 
-@pytest.mark.parametrize("raw", [[1, 2], "text", {"results": [{"from": {}}]}, {"results": 5}])
+@pytest.mark.parametrize("raw", [[1, 2], "text", {"results": 5}, {"status": 5}])
 def test_bad_envelopes_raise_shape_error(raw: object) -> None:
     with pytest.raises(ResponseShapeError):
         parse_envelope(raw, AssociationRead)
@@ -154,7 +184,8 @@ def test_parsing_leaves_the_garbage_collector_as_it_found_it() -> None:
     loads(big)
     parse_envelope(_read_envelope(), AssociationRead)
     with pytest.raises(ResponseShapeError):
-        parse_envelope({"results": [{"from": {}}]}, AssociationRead)
+        parse_envelope({"results": 5}, AssociationRead)
+    parse_envelope({"results": [{"from": {}}]}, AssociationRead)  # withheld, not raised
     assert gc.isenabled()  # switched back on, after an error too
     gc.disable()
     try:
@@ -175,5 +206,6 @@ def test_default_association_specs_are_shared_and_equal_to_fresh_ones() -> None:
     assert a.association_spec is b.association_spec  # interned: immutable, safe to share
     assert a.association_spec == c.association_spec  # a string id still parses as before
     assert c.association_spec.type_id == 279
-    with pytest.raises(ResponseShapeError):
-        parse_envelope({"results": [result("x")]}, DefaultAssociation)
+    page = parse_envelope({"results": [result("x")]}, DefaultAssociation)
+    assert page.results == []
+    assert [e.category for e in page.errors] == ["INVALID_RESPONSE"]

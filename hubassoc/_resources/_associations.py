@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _validation as validate
-from .._batch import ReadPlan, archive_plan, associate_plan
 from .._exceptions import InvalidInputError
 from .._models import AssociatedObject, AssociationRead, DefaultAssociation, LabelledAssociation
 from .._operation import BatchOperation, ProgressCallback
-from .._plans import RecordPlan, create_plan, labels_archive_plan
+from .._reading import ReadPlan, RecordPlan
+from .._writes import archive_plan, associate_plan, create_plan, labels_archive_plan
 from ._base import Resource
 
 #: HubSpot's page size limit for one record's associations.
@@ -45,11 +45,11 @@ class Associations(Resource):
         """
         from_type, to_type = self._types(from_type, to_type)
         clean = validate.ids(ids)
-        size = self._client.read_chunk_size
+        size, pages = self._client.read_chunk_size, self._client.max_pages_per_id
         path = self._paths.batch(from_type, to_type, "read")
         return self._operation(
             "read",
-            lambda: ReadPlan(from_type, to_type, clean, size, path=path),
+            lambda: ReadPlan(from_type, to_type, clean, size, path=path, max_pages=pages),
             timeout=timeout,
             on_progress=on_progress,
             order=clean,
@@ -202,9 +202,11 @@ class Associations(Resource):
         if limit > RECORD_PAGE_LIMIT:
             raise InvalidInputError(f"limit may be at most {RECORD_PAGE_LIMIT} (HubSpot's limit)")
         path = self._paths.record(from_type, record_id, to_type)
+        pages = self._client.max_pages_per_id
         return self._operation(
             "list",
-            lambda: RecordPlan(record_id, path, limit),
+            lambda: RecordPlan(record_id, path, limit, max_pages=pages),
             timeout=timeout,
             on_progress=on_progress,
+            objects=True,
         )

@@ -22,6 +22,7 @@ class _Settings(Protocol):
 
     read_chunk_size: int
     write_chunk_size: int
+    max_pages_per_id: int
     on_progress: ProgressCallback | None
 
     @property
@@ -66,6 +67,7 @@ class Resource:
         timeout: Any,
         on_progress: ProgressCallback | None,
         order: Sequence[str] | None = None,
+        objects: bool = False,
     ) -> BatchOperation[T]:
         """The :class:`BatchOperation` every batch method returns."""
         return BatchOperation(
@@ -73,6 +75,7 @@ class Resource:
             self._client._transport,
             name=name,
             order=order,
+            objects=objects,
             timeout=check_timeout(timeout),
             on_progress=on_progress or self._client.on_progress,
         )

@@ -7,11 +7,10 @@ from collections.abc import Coroutine
 from typing import Any
 
 from .. import _validation as validate
-from .._batch import purge_plan
 from .._models import LimitConfiguration
 from .._operation import BatchOperation, ProgressCallback
-from .._plans import limit_plan
 from .._wire import parse_collection
+from .._writes import limit_plan, purge_plan
 from ._base import Resource, check_timeout
 
 

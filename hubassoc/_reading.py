@@ -1,0 +1,356 @@
+"""Reads that follow cursors, free of I/O: batch read and one record's associations.
+
+Every page is checked before it is believed: results for inputs that were not asked
+are reported, not kept; each to-object comes once per from-id; every cursor is followed
+once, and at most ``max_pages`` pages an id, so a read always ends.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+
+from ._batch import (
+    DEFAULT_MAX_PAGES_PER_ID,
+    REPEATED_CURSOR,
+    TOO_MANY_PAGES,
+    Chunk,
+    _failed_page,
+    _path,
+    unasked_error,
+)
+from ._merge import unite
+from ._models import (
+    AssociatedObject,
+    AssociationRead,
+    AssociationType,
+    BatchError,
+    BatchResult,
+    BatchStatus,
+)
+from ._wire import (
+    _ITEM_ERRORS,
+    INVALID_RESULT,
+    ResponseShapeError,
+    converter,
+    dumps,
+    parse_read_page,
+    withheld,
+)
+
+
+@attrs.define(slots=True)
+class _Open:
+    """Bookkeeping for one id whose pages are still being read."""
+
+    pages: int = 0
+    outstanding: int = 0
+    cursors: set[str] = attrs.Factory(set)
+    #: Association types handed out so far, by to-id, to tell a repeat from news.
+    seen: dict[str, list[AssociationType]] = attrs.Factory(dict)
+
+
+class ReadPlan:
+    """Batch read: chunk the ids, then follow each id's cursor until ``paging`` is gone.
+
+    Ids that still have pages go back in front of the queue, so an id finishes soon after
+    it starts and a chunk is filled with fresh ids around the continuations.
+
+    Each page is checked before it is believed: results for ids that were not asked are
+    reported, not kept; an id answered twice in one page is one result; a to-object an
+    earlier page of the same id already gave is dropped (or only its new types kept);
+    every cursor of an id is followed, each once, and at most ``max_pages`` pages an id.
+    """
+
+    def __init__(
+        self,
+        from_type: str,
+        to_type: str,
+        ids: Sequence[str],
+        chunk_size: int,
+        *,
+        path: str | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES_PER_ID,
+    ) -> None:
+        self.path = path or _path("/crm/v4/associations/{}/{}/batch/read", from_type, to_type)
+        self.total = len(ids)
+        self.finished = 0
+        self._chunk_size = chunk_size
+        self._max_pages = max_pages
+        self._fresh: deque[str] = deque(ids)
+        self._continuations: deque[tuple[str, str]] = deque()
+        self._open: dict[str, _Open] = {}
+
+    def next_chunk(self) -> Chunk | None:
+        """Take continuations first, then fresh ids, up to the chunk size."""
+        inputs: list[dict[str, str]] = []
+        ids: list[str] = []
+        taken: set[str] = set()
+        later: list[tuple[str, str]] = []
+        continuations = self._continuations
+        while continuations and len(inputs) < self._chunk_size:
+            from_id, after = continuations.popleft()
+            if from_id in taken:  # an id with two cursors: one page of it per request
+                later.append((from_id, after))
+                continue
+            taken.add(from_id)
+            inputs.append({"id": from_id, "after": after})
+            ids.append(from_id)
+        continuations.extendleft(reversed(later))
+        while self._fresh and len(inputs) < self._chunk_size:
+            from_id = self._fresh.popleft()
+            inputs.append({"id": from_id})
+            ids.append(from_id)
+        if not inputs:
+            return None
+        return Chunk(dumps({"inputs": inputs}), len(inputs), {"ids": ids}, inputs=ids)
+
+    def pending(self) -> list[str]:
+        """Ids waiting for their next page, then ids not read yet."""
+        waiting = dict.fromkeys(from_id for from_id, _ in self._continuations)
+        return list(waiting) + list(self._fresh)
+
+    def complete(self, chunk: Chunk, raw: Any) -> BatchResult[AssociationRead]:
+        """Check a page, queue every new cursor of every asked id, and account for each id."""
+        page, cursors = parse_read_page(raw)
+        asked_ids = chunk.context["ids"]
+        asked = set(asked_ids)
+        errors = [_unasked_withheld(e, asked) for e in page.errors]
+        results: dict[str, AssociationRead] = {}
+        unasked: list[str] = []
+        for item in page.results:
+            from_id = item.from_id
+            if from_id not in asked:
+                unasked.append(from_id)
+            elif from_id in results:  # the same id twice in one answer: one result
+                first = results[from_id]
+                results[from_id] = AssociationRead(from_id, [*first.to, *item.to])
+            else:
+                results[from_id] = item
+        answered = set(results)
+        answered.update(i for e in errors for i in e.ids)
+
+        open_ = self._open
+        for from_id in asked_ids:
+            state = open_.get(from_id)
+            if state is not None:
+                state.outstanding -= 1
+                state.pages += 1
+        repeated: list[str] = []
+        too_many: list[str] = []
+        for from_id, after in cursors:
+            if from_id not in results:
+                continue  # an unasked id's cursor, reported above
+            state = open_.get(from_id)
+            if state is None:
+                state = open_[from_id] = _Open(pages=1)
+            if after in state.cursors:
+                if from_id not in repeated:
+                    repeated.append(from_id)
+            elif state.pages + state.outstanding >= self._max_pages:
+                if from_id not in too_many:
+                    too_many.append(from_id)
+            else:
+                state.cursors.add(after)
+                state.outstanding += 1
+                self._continuations.append((from_id, after))
+
+        kept: list[AssociationRead] = []
+        for from_id, item in results.items():
+            to = unite(item.to)
+            state = open_.get(from_id)
+            if state is not None:
+                to = _news(state.seen, to)
+                if not to and item.to:
+                    continue  # every to-object of this page was handed out before
+            kept.append(item if to is item.to else AssociationRead(from_id, to))
+        for from_id in asked_ids:
+            state = open_.get(from_id)
+            if state is None:
+                self.finished += 1
+            elif state.outstanding <= 0:
+                del open_[from_id]
+                self.finished += 1
+
+        unanswered = [i for i in asked_ids if i not in answered]
+        if unanswered:
+            errors.append(
+                BatchError(
+                    category="INVALID_RESPONSE",
+                    message="HubSpot's answer neither returned nor reported these ids",
+                    context={"ids": unanswered},
+                )
+            )
+        if unasked:
+            errors.append(unasked_error("ids", {"unaskedIds": list(dict.fromkeys(unasked))}))
+        if repeated:
+            errors.append(
+                BatchError(
+                    category="PAGING_ERROR",
+                    sub_category=REPEATED_CURSOR,
+                    message=(
+                        "HubSpot returned a paging cursor it had already returned for these "
+                        "ids; stopped following it so the read cannot loop forever. The pages "
+                        "read before it are in the results."
+                    ),
+                    context={"ids": repeated},
+                )
+            )
+        if too_many:
+            errors.append(_too_many_pages(too_many, self._max_pages))
+        return BatchResult(
+            status=page.status,
+            results=kept,
+            errors=errors,
+            requested_at=page.requested_at,
+            started_at=page.started_at,
+            completed_at=page.completed_at,
+            links=page.links,
+        )
+
+    def fail(self, chunk: Chunk, error: BatchError) -> BatchResult[AssociationRead]:
+        """Forget the cursors of a failed chunk's ids; the error names them all."""
+        for from_id in chunk.context["ids"]:
+            state = self._open.get(from_id)
+            if state is not None:
+                state.outstanding -= 1
+                if state.outstanding > 0:
+                    continue  # another cursor of this id is still to be read
+                del self._open[from_id]
+            self.finished += 1
+        return _failed_page(error)
+
+
+def _too_many_pages(ids: list[str], max_pages: int) -> BatchError:
+    return BatchError(
+        category="PAGING_ERROR",
+        sub_category=TOO_MANY_PAGES,
+        message=(
+            f"HubSpot kept sending paging cursors after {max_pages} pages "
+            "(max_pages_per_id); stopped following them. The pages read are in the results."
+        ),
+        context={"ids": ids},
+    )
+
+
+def _news(
+    seen: dict[str, list[AssociationType]], to: list[AssociatedObject]
+) -> list[AssociatedObject]:
+    """The to-objects (or their types) not handed out before for this id; remembers them."""
+    out: list[AssociatedObject] = []
+    for obj in to:
+        before = seen.get(obj.to_object_id)
+        if before is None:
+            seen[obj.to_object_id] = list(obj.association_types)
+            out.append(obj)
+            continue
+        new = [t for t in obj.association_types if t not in before]
+        if new:
+            before.extend(new)
+            out.append(AssociatedObject(obj.to_object_id, new))
+    return out
+
+
+def _unasked_withheld(error: BatchError, asked: set[str]) -> BatchError:
+    """A withheld result's error names its from-id only if that id was asked."""
+    if error.sub_category != INVALID_RESULT or not error.ids or error.ids[0] in asked:
+        return error
+    return attrs.evolve(error, context={"unaskedIds": error.ids})
+
+
+class RecordPlan:
+    """One record's associations: GET a page, then the next with its ``after``, until none.
+
+    Pages are fetched one after another (each needs the previous one's cursor). The
+    same checks as batch read apply: a to-object that is not a record id is withheld
+    and ends the read with an error naming the record; a to-object an earlier page
+    gave is dropped (or only its new types kept); a cursor HubSpot sends twice, or a
+    page past ``max_pages``, ends the read with a ``PAGING_ERROR``. Pages read are kept.
+    """
+
+    def __init__(
+        self, from_id: str, path: str, limit: int, *, max_pages: int = DEFAULT_MAX_PAGES_PER_ID
+    ) -> None:
+        self.path = path
+        self.total = 1
+        self.finished = 0
+        self._from_id = from_id
+        self._limit = limit
+        self._max_pages = max_pages
+        self._pages = 0
+        self._after: str | None = None
+        self._ready = True
+        self._sent: set[str] = set()
+        self._seen: dict[str, list[AssociationType]] = {}
+
+    def next_chunk(self) -> Chunk | None:
+        """The next page's request, once the previous page has been answered."""
+        if not self._ready:
+            return None
+        self._ready = False
+        query = f"?limit={self._limit}"
+        if self._after is not None:
+            # Sent back exactly as HubSpot gave it: quoted, so the server decodes it unchanged.
+            query += f"&after={quote(self._after, safe='')}"
+        return Chunk(
+            b"",
+            1,
+            {"ids": [self._from_id]},
+            method="GET",
+            path=self.path + query,
+            inputs=[self._from_id],
+        )
+
+    def pending(self) -> list[str]:
+        """The record, while pages of it are still to be read."""
+        return [self._from_id] if self._ready else []
+
+    def complete(self, chunk: Chunk, raw: Any) -> BatchResult[AssociatedObject]:
+        """Check a page and queue the next one if ``paging.next.after`` is there."""
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("results"), list):
+            raise ResponseShapeError("expected a JSON object with a 'results' array")
+        self._pages += 1
+        objects: list[AssociatedObject] = []
+        errors: list[BatchError] = []
+        for item in raw["results"]:
+            try:
+                objects.append(converter.structure(item, AssociatedObject))
+            except _ITEM_ERRORS as exc:
+                errors.append(withheld(exc, self._from_id))
+        objects = _news(self._seen, unite(objects))
+        paging = raw.get("paging")
+        following = paging.get("next") if isinstance(paging, Mapping) else None
+        after = following.get("after") if isinstance(following, Mapping) else None
+        if after is None or errors:
+            self.finished = 1
+        elif str(after) in self._sent:
+            self.finished = 1
+            errors.append(
+                BatchError(
+                    category="PAGING_ERROR",
+                    sub_category=REPEATED_CURSOR,
+                    message=(
+                        "HubSpot returned a paging cursor it had already returned; stopped "
+                        "following it so the read cannot loop forever. The pages read before "
+                        "it are in the results."
+                    ),
+                    context={"ids": [self._from_id]},
+                )
+            )
+        elif self._pages >= self._max_pages:
+            self.finished = 1
+            errors.append(_too_many_pages([self._from_id], self._max_pages))
+        else:
+            self._after = str(after)
+            self._sent.add(self._after)
+            self._ready = True
+        return BatchResult(status=BatchStatus.COMPLETE, results=objects, errors=errors)
+
+    def fail(self, chunk: Chunk, error: BatchError) -> BatchResult[AssociatedObject]:
+        """A failed page ends the read; the error names the record."""
+        self.finished = 1
+        return _failed_page(error)
