@@ -27,6 +27,7 @@ from hubassoc.testing._faults import (
     _scripted_reply,
 )
 from hubassoc.testing._graph import _Store
+from hubassoc.testing._misbehave import _UNSET, _Misbehaviour, _rule
 from hubassoc.testing._oauth import OAuthApp, _expired_reply, _OAuthState
 from hubassoc.testing._objects import _HUBSPOT_DEFINED, _normalise_type
 from hubassoc.testing._ratelimit import _Limiter, _ten_secondly_reply
@@ -163,6 +164,7 @@ class FakeHubSpot:
         self._fail_rules: list[_FailRule] = []
         self._fail_ids: dict[str, int] = {}
         self._repeat_ids: set[str] = set()
+        self._misbehaviour = _Misbehaviour()
         self._slots: list[_Slot] = []
         self._arrivals = 0
         self._max_inputs_seen = 0
@@ -418,6 +420,33 @@ class FakeHubSpot:
         """Make batch reads of these ids always return a result with the same ``paging.next.after``."""
         self._repeat_ids.update(str(object_id) for object_id in ids)
 
+    def misbehave(
+        self,
+        kind: str,
+        *,
+        value: Any = _UNSET,
+        field: str | None = None,
+        endpoints: Iterable[str] | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Serve 2xx answers that look right and are not, to test code against them.
+
+        ``kind`` is one of ``bad_id``, ``unasked_result``, ``duplicate_result``,
+        ``unknown_status``, ``overlapping_pages``, ``endless_cursor``, ``two_cursors``
+        and ``unconfirmed_write`` (see :mod:`hubassoc.testing._misbehave` and
+        ``docs/emulator.md`` for what each does and what ``value``/``field`` mean).
+        The request is applied as usual; only its answer is rewritten. ``endpoints``
+        limits the rule to some endpoints (``"read"``, ``"associate"``, ``"create"``,
+        ``"record_associations"``); ``times`` to that many answers (default: all, until
+        :meth:`reset`). Several rules apply in the order given.
+
+        Example::
+
+            hub.misbehave("bad_id", field="toObjectId", value=1.5, times=1)
+            hub.misbehave("endless_cursor", endpoints=["read"])
+        """
+        self._misbehaviour.add(_rule(kind, value, field, endpoints, times))
+
     def reset(self) -> None:
         """Forget the graph, configurations, recordings, scripted faults and counters.
 
@@ -428,6 +457,7 @@ class FakeHubSpot:
         """
         self._store.clear()
         self._fail_rules.clear()
+        self._misbehaviour.clear()
         self._fail_ids.clear()
         self._repeat_ids.clear()
         self.invalid_ids.clear()
@@ -751,6 +781,7 @@ class FakeHubSpot:
                 return _Reply(0, disconnect=True)
 
         reply = endpoint.apply(call, parsed)
+        reply = self._misbehaviour.apply(endpoint.name, call.params, body, reply, self.page_size)
 
         if kind == "disconnect":
             return _Reply(0, disconnect=True)
