@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _seed(hub: FakeHubSpot, count: int) -> dict[str, list[str]]:
-    graph = {str(i): [f"c{i}", f"d{i}"] for i in range(count)}
+    graph = {str(i): [f"1{i}", f"2{i}"] for i in range(count)}
     hub.seed("contacts", "companies", graph)
     return graph
 
@@ -297,7 +297,7 @@ async def test_a_redis_store_keeps_each_block_once_in_block_order(
     hub: FakeHubSpot, redis_client: aioredis.Redis
 ) -> None:
     graph = _seed(hub, 45)
-    job = Job.read("contacts", "companies", [*graph, "missing"], block_size=10, name="redis-1")
+    job = Job.read("contacts", "companies", [*graph, "999999"], block_size=10, name="redis-1")
     store = RedisStore(redis_client, prefix="test-jobs")
     async with _client(hub) as client:
         summary = await job.run(client, store)

@@ -20,7 +20,8 @@ SpecRow = tuple[str, int]
 LabelledRow = tuple[str, str, tuple[str, ...]]
 Kind = Literal["ids", "pairs", "specs", "labelled"]
 
-_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+# HubSpot record ids are digits; the client refuses anything else, so the file is checked first.
+_ID = re.compile(r"[0-9]{1,100}")
 _CATEGORY = re.compile(r"[A-Za-z_]{1,64}")
 _TYPE_ID = re.compile(r"[0-9]{1,10}")
 _HEADER_NAMES: Final[dict[Kind, dict[str, str]]] = {
@@ -126,7 +127,7 @@ def _check_id(value: Any, what: str, number: int, source: str) -> str:
     if not isinstance(value, str) or not _ID.fullmatch(value.strip()):
         shown = value if isinstance(value, str) else json.dumps(value)
         raise InputError(
-            f"{what} must be an object id (letters, digits, '_', '.', ':' or '-'), got {shown[:60]!r}",
+            f"{what} must be a record id (digits), got {shown[:60]!r}",
             number,
             source,
         )
