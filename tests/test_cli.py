@@ -85,7 +85,7 @@ def test_pairs_jsonl() -> None:
     ("lines", "line", "message"),
     [
         (["1,2", "3,4", "5,6,7"], 3, "expected 2 comma-separated fields"),
-        (["from,to", "1,"], 2, "'to' must be an object id"),
+        (["from,to", "1,"], 2, "'to' must be a record id"),
         (['{"from": "1", "to": "2"}', "{nope"], 2, "not valid JSON"),
         (['{"from": "1", "to": "2"}', '{"from": "1"}'], 2, "missing 'to'"),
         (['{"from": "1", "to": "2"}', "[1, 2]"], 2, "expected a JSON object"),
@@ -468,7 +468,7 @@ async def test_bad_input_file_exits_2_with_the_line_number(tmp_path: Path) -> No
     assert pairs.returncode == 2
     assert "hubassoc: error: pairs.csv, line 3: expected 2 comma-separated fields" in pairs.stderr
     assert ids.returncode == 2
-    assert "ids.txt, line 4: an id must be an object id" in ids.stderr
+    assert "ids.txt, line 4: an id must be a record id" in ids.stderr
     assert "Traceback" not in pairs.stderr + ids.stderr
 
 

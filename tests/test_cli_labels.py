@@ -82,7 +82,7 @@ def test_labelled_jsonl_labels_may_be_missing_null_or_numbers() -> None:
     ("lines", "line", "message"),
     [
         (["1,2,a", "3,4"], 2, "expected 3 comma-separated fields (from,to,label)"),
-        (["from,to,label", "1,,a"], 2, "'to' must be an object id"),
+        (["from,to,label", "1,,a"], 2, "'to' must be a record id"),
         (["from,too,label", "1,2,a"], 1, "the header must name the columns from, to and label"),
         (['{"from": "1", "to": "2", "label": ["a"]}'], 1, "'label' must be a label name"),
         (['{"from": "1", "to": "2", "label": true}'], 1, "'label' must be a label name"),
