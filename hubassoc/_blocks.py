@@ -11,6 +11,7 @@ it wrote rather than adding to it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
@@ -35,6 +36,7 @@ Operation = Literal["read", "associate", "archive", "purge"]
 OPERATIONS: Final[tuple[Operation, ...]] = ("read", "associate", "archive", "purge")
 Pair = tuple[str, str]
 SpecRow = tuple[str, int]
+_TYPE_ID: Final = re.compile(r"[0-9]{1,10}")
 
 
 @attrs.frozen
@@ -118,9 +120,12 @@ def associate_line(item: DefaultAssociation) -> str:
 # ---------------------------------------------------------------------------- failed inputs
 
 
-def _failed_ids(result: BatchResult[Any], block: Sequence[str]) -> list[str]:
-    # A failure naming no id of the block fails it whole: re-reading is harmless,
-    # losing an id is not.
+def failed_ids(result: BatchResult[Any], block: Sequence[str]) -> list[str]:
+    """The ids of ``block`` that a read failed for, in block order.
+
+    A failure naming no id of the block (HubSpot sent an error this code cannot map)
+    fails the whole block: re-reading an id is harmless, losing one is not.
+    """
     asked = set(block)
     failed: set[str] = set()
     for error in result.failures:
@@ -138,12 +143,19 @@ def _error_pairs(error: BatchError) -> set[Pair] | None:
         if froms and tos:
             if len(froms) == len(tos):
                 return set(zip(froms, tos, strict=True))
+            # One from-id with several to-ids (an archive input), or the other way round.
             return {(f, t) for f in froms for t in tos}
     return None
 
 
-def _failed_pairs(result: BatchResult[Any], block: Sequence[Pair]) -> list[Pair]:
-    # Writes are idempotent, so an error that cannot be mapped fails the whole block.
+def failed_pairs(result: BatchResult[Any], block: Sequence[Pair]) -> list[Pair]:
+    """The pairs of ``block`` a write failed for, in block order.
+
+    Chunk failures carry aligned ``context["ids"]``/``["toIds"]``; HubSpot's per-input
+    errors carry ``fromObjectId``/``toObjectId``; an error naming only from-ids fails
+    every pair of those from-ids. Anything unmappable fails the whole block (writes
+    are idempotent, so re-running a pair that succeeded is harmless).
+    """
     asked = set(block)
     failed: set[Pair] = set()
     for error in result.failures:
@@ -158,7 +170,8 @@ def _failed_pairs(result: BatchResult[Any], block: Sequence[Pair]) -> list[Pair]
     return [p for p in block if p in failed]
 
 
-def _failed_specs(result: BatchResult[Any], block: Sequence[SpecRow]) -> list[SpecRow]:
+def failed_specs(result: BatchResult[Any], block: Sequence[SpecRow]) -> list[SpecRow]:
+    """The specs of ``block`` a purge failed for, in block order (the whole block if unmappable)."""
     asked = set(block)
     failed: set[SpecRow] = set()
     for error in result.failures:
@@ -166,7 +179,7 @@ def _failed_specs(result: BatchResult[Any], block: Sequence[SpecRow]) -> list[Sp
         named: set[SpecRow] = set()
         if categories and type_ids and len(categories) == len(type_ids):
             for category, type_id in zip(categories, type_ids, strict=True):
-                if type_id.isdigit():
+                if _TYPE_ID.fullmatch(type_id):
                     named.add((category, int(type_id)))
         named &= asked
         if not named:
@@ -194,7 +207,7 @@ async def run_block(
     """
     if operation == "read":
         read = await client.read(from_type, to_type, block, on_progress=on_progress)
-        failed = _failed_ids(read, block)
+        failed = failed_ids(read, block)
         # A failed id may have some of its pages here; leaving it out means a re-run of
         # the failed ids yields it whole, once.
         skip, asked = set(failed), set(block)
@@ -203,15 +216,15 @@ async def run_block(
     if operation == "associate":
         made = await client.associate_default(from_type, to_type, block, on_progress=on_progress)
         return BlockResult(
-            index, [associate_line(r) for r in made.results], _failed_pairs(made, block)
+            index, [associate_line(r) for r in made.results], failed_pairs(made, block)
         )
     if operation == "archive":
         gone = await client.archive(from_type, to_type, block, on_progress=on_progress)
-        return BlockResult(index, [], _failed_pairs(gone, block))
+        return BlockResult(index, [], failed_pairs(gone, block))
     if operation == "purge":
         specs = [AssociationSpec(AssociationCategory(c), t) for c, t in block]
         purged = await client.purge_configurations(
             from_type, to_type, specs, on_progress=on_progress
         )
-        return BlockResult(index, [], _failed_specs(purged, block))
+        return BlockResult(index, [], failed_specs(purged, block))
     raise InvalidInputError(f"operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")

@@ -33,8 +33,8 @@ from ._models import (
     BatchStatus,
 )
 from ._wire import (
-    _ITEM_ERRORS,
     INVALID_RESULT,
+    ITEM_ERRORS,
     ResponseShapeError,
     converter,
     dumps,
@@ -188,18 +188,7 @@ class ReadPlan:
         if unasked:
             errors.append(unasked_error("ids", {"unaskedIds": list(dict.fromkeys(unasked))}))
         if repeated:
-            errors.append(
-                BatchError(
-                    category="PAGING_ERROR",
-                    sub_category=REPEATED_CURSOR,
-                    message=(
-                        "HubSpot returned a paging cursor it had already returned for these "
-                        "ids; stopped following it so the read cannot loop forever. The pages "
-                        "read before it are in the results."
-                    ),
-                    context={"ids": repeated},
-                )
-            )
+            errors.append(_repeated_cursor(repeated))
         if too_many:
             errors.append(_too_many_pages(too_many, self._max_pages))
         return BatchResult(
@@ -223,6 +212,18 @@ class ReadPlan:
                 del self._open[from_id]
             self.finished += 1
         return _failed_page(error)
+
+
+def _repeated_cursor(ids: list[str]) -> BatchError:
+    return BatchError(
+        category="PAGING_ERROR",
+        sub_category=REPEATED_CURSOR,
+        message=(
+            "HubSpot returned a paging cursor it had already returned; stopped following it "
+            "so the read cannot loop forever. The pages read before it are in the results."
+        ),
+        context={"ids": ids},
+    )
 
 
 def _too_many_pages(ids: list[str], max_pages: int) -> BatchError:
@@ -319,7 +320,7 @@ class RecordPlan:
         for item in raw["results"]:
             try:
                 objects.append(converter.structure(item, AssociatedObject))
-            except _ITEM_ERRORS as exc:
+            except ITEM_ERRORS as exc:
                 errors.append(withheld(exc, self._from_id))
         objects = _news(self._seen, unite(objects))
         paging = raw.get("paging")
@@ -329,18 +330,7 @@ class RecordPlan:
             self.finished = 1
         elif str(after) in self._sent:
             self.finished = 1
-            errors.append(
-                BatchError(
-                    category="PAGING_ERROR",
-                    sub_category=REPEATED_CURSOR,
-                    message=(
-                        "HubSpot returned a paging cursor it had already returned; stopped "
-                        "following it so the read cannot loop forever. The pages read before "
-                        "it are in the results."
-                    ),
-                    context={"ids": [self._from_id]},
-                )
-            )
+            errors.append(_repeated_cursor([self._from_id]))
         elif self._pages >= self._max_pages:
             self.finished = 1
             errors.append(_too_many_pages([self._from_id], self._max_pages))

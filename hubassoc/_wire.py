@@ -345,7 +345,7 @@ def parse_errors(raw: Any) -> list[BatchError]:
 
 #: Sub-category of the error naming a result hubassoc withheld because it could not be believed.
 INVALID_RESULT = "hubassoc.INVALID_RESULT"
-_ITEM_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+ITEM_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
 
 
 def withheld(exc: Exception, from_id: str | None = None) -> BatchError:
@@ -363,7 +363,7 @@ def withheld(exc: Exception, from_id: str | None = None) -> BatchError:
 def _sound_from_id(result: Any) -> str | None:
     try:
         return record_id(result["from"]["id"], "from.id")
-    except _ITEM_ERRORS:
+    except ITEM_ERRORS:
         return None
 
 
@@ -406,7 +406,7 @@ def _parse(
         for r in results_raw:
             try:
                 item = hook(r, item_type)
-            except _ITEM_ERRORS as exc:
+            except ITEM_ERRORS as exc:
                 bad.append(withheld(exc, _sound_from_id(r) if is_read else None))
                 continue
             append(item)
@@ -426,7 +426,7 @@ def _parse(
             completed_at=_maybe_datetime(raw.get("completedAt")),
             links={str(k): str(v) for k, v in links.items()} if isinstance(links, Mapping) else {},
         )
-    except _ITEM_ERRORS as exc:
+    except ITEM_ERRORS as exc:
         raise ResponseShapeError(f"unexpected batch envelope: {exc!r}") from None
     return page, after
 

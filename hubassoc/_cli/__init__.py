@@ -25,6 +25,7 @@ Exit status: 0 every input done, 1 some inputs failed (or HubSpot stopped the jo
 
 from __future__ import annotations
 
+from .._blocks import associate_line, failed_ids, failed_pairs, failed_specs, read_line
 from ._checkpoint import Checkpoint, CheckpointError, CheckpointState, fingerprint, load_checkpoint
 from ._inputs import (
     InputError,
@@ -39,15 +40,7 @@ from ._inputs import (
 )
 from ._labelling import LabelError, resolve_labels
 from ._main import build_parser, main
-from ._outputs import (
-    associate_line,
-    create_line,
-    failed_ids,
-    failed_pairs,
-    failed_specs,
-    label_line,
-    read_line,
-)
+from ._outputs import create_line, label_line
 from ._progress import ProgressReporter, progress_text
 from ._status import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 

@@ -12,6 +12,8 @@ from typing import IO, Any, Final
 
 import attrs
 
+from .._stores import _fsync_directory
+
 
 class CheckpointError(Exception):
     """A checkpoint that does not belong to this job, or output files that do not match it."""
@@ -157,13 +159,3 @@ class Checkpoint:
         self.close()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-
-
-def _fsync_directory(path: Path) -> None:
-    # A new file's directory entry is durable only once its directory is synced (POSIX).
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -7,18 +7,12 @@ from typing import Any, Final
 
 import attrs
 
+from .._blocks import associate_line, failed_ids, failed_pairs, failed_specs, read_line
 from .._client import DEFAULT_WRITE_CHUNK_SIZE, READ_LIMIT, Client
 from .._models import AssociationCategory, AssociationSpec, Progress
 from ._inputs import Kind
 from ._labelling import needs_definitions, resolve_labels
-from ._outputs import (
-    associate_line,
-    create_line,
-    failed_ids,
-    failed_pairs,
-    failed_specs,
-    read_line,
-)
+from ._outputs import create_line
 
 
 @attrs.frozen
