@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from itertools import repeat
+from typing import Any, Generic, TypeVar, cast
 
 from ._models import (
     AssociatedObject,
@@ -13,6 +15,10 @@ from ._models import (
     BatchError,
     BatchResult,
     BatchStatus,
+    ToIds,
+    ToTypes,
+    _Absent,
+    _shared_types,
 )
 
 T = TypeVar("T")
@@ -38,7 +44,44 @@ def _with_types(obj: AssociatedObject, more: Sequence[AssociationType]) -> Assoc
     new = [t for t in more if t not in obj.association_types]
     if not new:
         return obj
-    return AssociatedObject(obj.to_object_id, [*obj.association_types, *dict.fromkeys(new)])
+    types = _shared_types((*obj.association_types, *dict.fromkeys(new)))
+    return AssociatedObject(obj.to_object_id, types)
+
+
+def unique(read: AssociationRead) -> AssociationRead:
+    """``read`` with each to-id once (see :func:`unite`); itself when nothing repeats."""
+    ids = read._ids
+    if len(ids) < 2 or len(set(ids)) == len(ids):
+        return read
+    return AssociationRead(read.from_id, unite(read.to))
+
+
+def joined(parts: Sequence[AssociationRead]) -> AssociationRead:
+    """The pages of one from-id as one read, in page order, each to-id once."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    ids: ToIds
+    if all(type(p._ids) is array for p in parts):
+        numbers = array("q")
+        for part in parts:
+            numbers.extend(cast("array[int]", part._ids))
+        ids = numbers
+    else:
+        ids = [i for part in parts for i in part.to_ids]
+    types: ToTypes
+    shared = first._types
+    if type(shared) is tuple and all(p._types is shared or not len(p) for p in parts):
+        types = shared
+    else:
+        types = []
+        for part in parts:
+            kinds = part._types
+            if isinstance(kinds, tuple):
+                types.extend(repeat(kinds, len(part)))
+            else:
+                types.extend(kinds)
+    return unique(AssociationRead._of(first.from_id, ids, types))
 
 
 _STATUS_RANK = {
@@ -72,11 +115,13 @@ class Merger(Generic[T]):
         # With an order (batch read), items merge per from-id and come out in that order.
         self._order = order
         self._objects = objects
-        self._by_from: dict[str, list[AssociatedObject]] = {}
-        # Position of each to-id, only for from-ids that came in more than one page.
-        self._index: dict[str, dict[str, int]] = {}
+        # Batch read: each from-id's pages, joined when the result is taken.
+        self._by_from: dict[str, list[AssociationRead]] = {}
         self._results: list[T] = []
+        # One record's list: where each to-id is in the results.
+        self._index: dict[str, int] = {}
         self._errors: list[BatchError] = []
+        self._absent = _Absent()
         self._status = BatchStatus.COMPLETE
         self._requested: datetime | None = None
         self._started: datetime | None = None
@@ -90,18 +135,25 @@ class Merger(Generic[T]):
             for item in page.results:
                 known = by_from.get(item.from_id)
                 if known is None:
-                    by_from[item.from_id] = item.to  # copied only if more pages come
+                    by_from[item.from_id] = [item]
                 else:
-                    self._extend(item.from_id, known, item.to)
+                    known.append(item)
         elif self._objects:
-            known = self._by_from.get("")
-            if known is None:
-                self._by_from[""] = list(page.results)
-            else:
-                self._extend("", known, page.results)
+            # One record's pages: each to-object once, its types united.
+            index = self._index
+            objects = cast(list[AssociatedObject], self._results)
+            for obj in page.results:
+                at = index.get(obj.to_object_id)
+                if at is None:
+                    index[obj.to_object_id] = len(objects)
+                    objects.append(obj)
+                else:
+                    objects[at] = _with_types(objects[at], obj.association_types)
         else:
             self._results.extend(page.results)
-        self._errors.extend(page.errors)
+        self._errors.extend(page._errors)
+        if page._absent:
+            self._absent.extend(page._absent)
         if status_rank(page.status) > status_rank(self._status):
             self._status = page.status
         self._requested = _pick(min, self._requested, page.requested_at)
@@ -110,30 +162,13 @@ class Merger(Generic[T]):
         for key, value in page.links.items():
             self._links.setdefault(key, value)
 
-    def _extend(
-        self, from_id: str, known: list[AssociatedObject], more: Sequence[AssociatedObject]
-    ) -> None:
-        index = self._index.get(from_id)
-        if index is None:
-            known = self._by_from[from_id] = list(known)
-            index = self._index[from_id] = {o.to_object_id: i for i, o in enumerate(known)}
-        for obj in more:
-            at = index.get(obj.to_object_id)
-            if at is None:
-                index[obj.to_object_id] = len(known)
-                known.append(obj)
-            else:
-                known[at] = _with_types(known[at], obj.association_types)
-
     def result(self) -> BatchResult[T]:
         """The merged result so far."""
         results: list[Any]
         if self._order is not None:
             by_from = self._by_from
             # The plan keeps only asked ids, so every merged id is in the order.
-            results = [AssociationRead(f, by_from[f]) for f in self._order if f in by_from]
-        elif self._objects:
-            results = list(self._by_from.get("", ()))
+            results = [joined(by_from[f]) for f in self._order if f in by_from]
         else:
             results = list(self._results)
         return BatchResult(
@@ -144,6 +179,7 @@ class Merger(Generic[T]):
             started_at=self._started,
             completed_at=self._completed,
             links=dict(self._links),
+            _absent=self._absent.copy() if self._absent else None,
         )
 
 

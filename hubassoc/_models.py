@@ -7,8 +7,12 @@ are mapped in :mod:`hubassoc._wire`; nothing here knows about JSON.
 from __future__ import annotations
 
 import enum
+from array import array
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from functools import partial
+from itertools import repeat
+from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar, cast
 
 import attrs
 
@@ -88,29 +92,137 @@ class AssociationType:
         return AssociationSpec(self.category, self.type_id)
 
 
-@attrs.frozen
-class AssociatedObject:
-    """An object on the ``to`` side of an association, with every type linking it."""
+class AssociatedObject(NamedTuple):
+    """An object on the ``to`` side of an association, with every type linking it.
+
+    A named tuple: built only when asked for (see :class:`AssociationRead`), cheap to
+    make, and compared by value.
+    """
 
     to_object_id: str
-    association_types: list[AssociationType]
+    association_types: tuple[AssociationType, ...]
 
 
-@attrs.frozen
+#: Builds an AssociatedObject from a ``(to_object_id, association_types)`` tuple, in C:
+#: ``AssociatedObject(...)`` would run the named tuple's Python ``__new__`` per object.
+_new_object = partial(tuple.__new__, AssociatedObject)
+
+#: A read's to-ids: machine integers when every id was a JSON number that fits (the
+#: usual answer), else the digit strings HubSpot sent, exactly as sent.
+ToIds: TypeAlias = "array[int] | list[str]"
+#: A read's association types: one shared tuple when every to-object has the same types
+#: (the usual answer), else one tuple per to-object. Equal tuples are the same object.
+ToTypes: TypeAlias = "tuple[AssociationType, ...] | list[tuple[AssociationType, ...]]"
+
+
 class AssociationRead:
     """The associations of one ``from`` object.
 
     In a merged :class:`BatchResult` there is one per from-id, holding every page in
     page order; when streaming there is one per from-id per page.
+
+    The to-objects are held compactly (the ids as machine integers, the association
+    types shared) and ``to`` builds them each time it is read: a large result costs a
+    few bytes per association and gives the garbage collector nothing to walk. Read
+    ``to`` once and keep the list if you need it several times; ``to_ids`` and ``len()``
+    do not build objects.
+
+    Example::
+
+        for item in result.results:
+            for obj in item.to:
+                print(item.from_id, obj.to_object_id, [t.label for t in obj.association_types])
     """
 
+    __slots__ = ("_ids", "_types", "from_id")
     from_id: str
-    to: list[AssociatedObject]
+    _ids: ToIds
+    _types: ToTypes
+
+    def __init__(self, from_id: str, to: Iterable[AssociatedObject] = ()) -> None:
+        objects = list(to)
+        ids: list[str] = [o.to_object_id for o in objects]
+        types = [_shared_types(o.association_types) for o in objects]
+        _set(self, from_id, ids, _compact_types(types))
+
+    @classmethod
+    def _of(cls, from_id: str, ids: ToIds, types: ToTypes) -> AssociationRead:
+        """Wrap storage built by the parser or the merge, unchecked."""
+        self = object.__new__(cls)
+        _set(self, from_id, ids, types)
+        return self
+
+    @property
+    def to(self) -> list[AssociatedObject]:
+        """The associated objects, in HubSpot's order (built on each access)."""
+        ids = self._ids
+        strings = map(str, ids) if type(ids) is array else cast("list[str]", ids)
+        types = self._types
+        kinds = repeat(types, len(ids)) if type(types) is tuple else types
+        return list(map(_new_object, zip(strings, kinds, strict=True)))
 
     @property
     def to_ids(self) -> list[str]:
         """The ``to`` object ids, in HubSpot's order."""
-        return [obj.to_object_id for obj in self.to]
+        ids = self._ids
+        return list(map(str, ids)) if type(ids) is array else list(cast("list[str]", ids))
+
+    def __len__(self) -> int:
+        """The number of associated objects."""
+        return len(self._ids)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AssociationRead):
+            return NotImplemented
+        return self.from_id == other.from_id and self.to == other.to
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise attrs.exceptions.FrozenInstanceError()
+
+    def __delattr__(self, name: str) -> None:
+        raise attrs.exceptions.FrozenInstanceError()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (AssociationRead._of, (self.from_id, self._ids, self._types))
+
+    def __repr__(self) -> str:
+        return f"AssociationRead(from_id={self.from_id!r}, to={self.to!r})"
+
+
+def _set(read: AssociationRead, from_id: str, ids: ToIds, types: ToTypes) -> None:
+    setter = object.__setattr__
+    setter(read, "from_id", from_id)
+    setter(read, "_ids", ids)
+    setter(read, "_types", types)
+
+
+#: Equal association-type tuples share one object: a read of 300k associations usually
+#: carries a handful of distinct ones. Bounded, so a long-lived process cannot grow it
+#: without end; past the bound, tuples are simply not shared.
+_TYPE_TUPLES: dict[tuple[AssociationType, ...], tuple[AssociationType, ...]] = {}
+_TYPE_TUPLES_LIMIT = 4096
+
+
+def _shared_types(types: Iterable[AssociationType]) -> tuple[AssociationType, ...]:
+    key = tuple(types)
+    shared = _TYPE_TUPLES.get(key)
+    if shared is not None:
+        return shared
+    if len(_TYPE_TUPLES) < _TYPE_TUPLES_LIMIT:
+        _TYPE_TUPLES[key] = key
+    return key
+
+
+def _compact_types(types: list[tuple[AssociationType, ...]]) -> ToTypes:
+    """One shared tuple if every to-object has the same types, else the list."""
+    if not types:
+        return ()
+    first = types[0]
+    if types.count(first) == len(types):
+        return first
+    return types
 
 
 @attrs.frozen
@@ -209,6 +321,84 @@ class BatchError:
         return found
 
 
+#: Stands for the id inside the message of a compactly held no-associations error.
+_ID_MARK = "\x00"
+
+
+class _AbsentShape(NamedTuple):
+    """Everything of a no-associations error but its id (message with the id marked)."""
+
+    status: str
+    category: str | None
+    sub_category: str
+    message: str
+    context: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+class _Absent:
+    """HubSpot's NO_ASSOCIATIONS_FOUND errors of a read, held as ids per shape.
+
+    A read of a million ids without associations gets a million such errors, alike but
+    for the id. Holding one shape and a list of ids (each id the caller's own string)
+    costs about 8 bytes an id instead of a kilobyte of error objects; the errors are
+    built, exactly as HubSpot sent them, only if ``BatchResult.errors`` is read.
+    """
+
+    __slots__ = ("_built", "_groups")
+
+    def __init__(self) -> None:
+        self._groups: dict[_AbsentShape, list[str]] = {}
+        self._built: list[BatchError] | None = None
+
+    def add(self, shape: _AbsentShape, from_id: str) -> None:
+        group = self._groups.get(shape)
+        if group is None:
+            self._groups[shape] = [from_id]
+        else:
+            group.append(from_id)
+        self._built = None
+
+    def extend(self, other: _Absent) -> None:
+        for shape, ids in other._groups.items():
+            group = self._groups.get(shape)
+            if group is None:
+                self._groups[shape] = list(ids)
+            else:
+                group.extend(ids)
+        self._built = None
+
+    def copy(self) -> _Absent:
+        twin = _Absent()
+        twin.extend(self)
+        return twin
+
+    def __len__(self) -> int:
+        return sum(map(len, self._groups.values()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Absent) and self._groups == other._groups
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def ids(self) -> list[str]:
+        return [i for ids in self._groups.values() for i in ids]
+
+    def errors(self) -> list[BatchError]:
+        if self._built is None:
+            self._built = [
+                BatchError(
+                    status=shape.status,
+                    category=shape.category,
+                    sub_category=shape.sub_category,
+                    message=shape.message.replace(_ID_MARK, i),
+                    context={"fromObjectId": [i], **{k: list(v) for k, v in shape.context}},
+                )
+                for shape, ids in self._groups.items()
+                for i in ids
+            ]
+        return self._built
+
+
 @attrs.frozen(repr=False)
 class BatchResult(Generic[T]):
     """A batch envelope, or several merged into one.
@@ -220,34 +410,50 @@ class BatchResult(Generic[T]):
             print(item.from_id, item.to_ids)
         print(result.ids_without_associations)
         result.raise_for_errors()  # only real failures raise
+
+    The ``NO_ASSOCIATIONS_FOUND`` errors of a read are held compactly and built only
+    when ``errors`` is read; ``ids_without_associations``, ``failures``, ``failed_ids``,
+    ``num_errors`` and ``raise_for_errors`` never build them. In ``errors`` they come
+    after every other error.
     """
 
     status: BatchStatus = BatchStatus.COMPLETE
     results: list[T] = attrs.Factory(list)
-    errors: list[BatchError] = attrs.Factory(list)
+    _errors: list[BatchError] = attrs.field(factory=list, alias="errors")
     requested_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
     links: dict[str, str] = attrs.Factory(dict)
+    _absent: _Absent | None = attrs.field(default=None, alias="_absent", kw_only=True)
+
+    @property
+    def errors(self) -> list[BatchError]:
+        """Every error entry: HubSpot's, and those hubassoc adds for failed chunks."""
+        absent = self._absent
+        if not absent:
+            return self._errors
+        return [*self._errors, *absent.errors()]
 
     @property
     def num_errors(self) -> int:
         """Number of error entries (equal to ``len(self.errors)``)."""
-        return len(self.errors)
+        return len(self._errors) + (len(self._absent) if self._absent else 0)
 
     @property
     def ids_without_associations(self) -> list[str]:
         """Ids HubSpot reported as having no associations (a 207 that is not a failure)."""
         out: list[str] = []
-        for error in self.errors:
+        for error in self._errors:
             if error.is_no_associations:
                 out.extend(error.context.get("fromObjectId", ()))
+        if self._absent:
+            out.extend(self._absent.ids())
         return out
 
     @property
     def failures(self) -> list[BatchError]:
         """The errors that are real failures (everything but "no associations")."""
-        return [e for e in self.errors if not e.is_no_associations]
+        return [e for e in self._errors if not e.is_no_associations]
 
     @property
     def failed_ids(self) -> list[str]:
@@ -264,7 +470,7 @@ class BatchResult(Generic[T]):
         # Kept short on purpose: asyncio.run formats the repr of main()'s return value.
         return (
             f"BatchResult(status={self.status.value}, results={len(self.results)}, "
-            f"errors={len(self.errors)})"
+            f"errors={self.num_errors})"
         )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import Any
+from itertools import repeat
+from typing import Any, cast
 from urllib.parse import quote
 
 import attrs
@@ -23,7 +24,7 @@ from ._batch import (
     _path,
     unasked_error,
 )
-from ._merge import unite
+from ._merge import joined, unique, unite
 from ._models import (
     AssociatedObject,
     AssociationRead,
@@ -31,6 +32,7 @@ from ._models import (
     BatchError,
     BatchResult,
     BatchStatus,
+    _shared_types,
 )
 from ._wire import (
     INVALID_RESULT,
@@ -51,7 +53,7 @@ class _Open:
     outstanding: int = 0
     cursors: set[str] = attrs.Factory(set)
     #: Association types handed out so far, by to-id, to tell a repeat from news.
-    seen: dict[str, list[AssociationType]] = attrs.Factory(dict)
+    seen: dict[str, tuple[AssociationType, ...]] = attrs.Factory(dict)
 
 
 class ReadPlan:
@@ -116,23 +118,30 @@ class ReadPlan:
 
     def complete(self, chunk: Chunk, raw: Any) -> BatchResult[AssociationRead]:
         """Check a page, queue every new cursor of every asked id, and account for each id."""
-        page, cursors = parse_read_page(raw)
         asked_ids = chunk.context["ids"]
-        asked = set(asked_ids)
-        errors = [_unasked_withheld(e, asked) for e in page.errors]
+        # The caller's own strings: ids HubSpot names are held as these, not as copies.
+        asked = dict(zip(asked_ids, asked_ids, strict=True))
+        page, cursors = parse_read_page(raw, asked)
+        errors = [_unasked_withheld(e, asked) for e in page._errors]
         results: dict[str, AssociationRead] = {}
         unasked: list[str] = []
         for item in page.results:
-            from_id = item.from_id
-            if from_id not in asked:
-                unasked.append(from_id)
+            from_id = asked.get(item.from_id)
+            if from_id is None:
+                unasked.append(item.from_id)
             elif from_id in results:  # the same id twice in one answer: one result
-                first = results[from_id]
-                results[from_id] = AssociationRead(from_id, [*first.to, *item.to])
+                results[from_id] = joined([results[from_id], item])
             else:
-                results[from_id] = item
+                results[from_id] = (
+                    item
+                    if item.from_id is from_id
+                    else AssociationRead._of(from_id, item._ids, item._types)
+                )
         answered = set(results)
         answered.update(i for e in errors for i in e.ids)
+        absent = page._absent
+        if absent:
+            answered.update(absent.ids())
 
         open_ = self._open
         for from_id in asked_ids:
@@ -161,13 +170,12 @@ class ReadPlan:
 
         kept: list[AssociationRead] = []
         for from_id, item in results.items():
-            to = unite(item.to)
+            read: AssociationRead | None = unique(item)
             state = open_.get(from_id)
             if state is not None:
-                to = _news(state.seen, to)
-                if not to and item.to:
-                    continue  # every to-object of this page was handed out before
-            kept.append(item if to is item.to else AssociationRead(from_id, to))
+                read = _news(state.seen, cast(AssociationRead, read))
+            if read is not None:
+                kept.append(read)
         for from_id in asked_ids:
             state = open_.get(from_id)
             if state is None:
@@ -199,6 +207,7 @@ class ReadPlan:
             started_at=page.started_at,
             completed_at=page.completed_at,
             links=page.links,
+            _absent=absent,
         )
 
     def fail(self, chunk: Chunk, error: BatchError) -> BatchResult[AssociationRead]:
@@ -239,24 +248,35 @@ def _too_many_pages(ids: list[str], max_pages: int) -> BatchError:
 
 
 def _news(
-    seen: dict[str, list[AssociationType]], to: list[AssociatedObject]
-) -> list[AssociatedObject]:
-    """The to-objects (or their types) not handed out before for this id; remembers them."""
+    seen: dict[str, tuple[AssociationType, ...]], read: AssociationRead
+) -> AssociationRead | None:
+    """What ``read`` holds that this id's earlier pages did not; remembers it.
+
+    None when the page had to-objects and every one was handed out before.
+    """
+    keys = read.to_ids
+    if seen.keys().isdisjoint(keys):  # the usual page: all new
+        kinds = read._types
+        if isinstance(kinds, tuple):
+            seen.update(zip(keys, repeat(kinds)))
+        else:
+            seen.update(zip(keys, kinds, strict=True))
+        return read
     out: list[AssociatedObject] = []
-    for obj in to:
+    for obj in read.to:
         before = seen.get(obj.to_object_id)
         if before is None:
-            seen[obj.to_object_id] = list(obj.association_types)
+            seen[obj.to_object_id] = obj.association_types
             out.append(obj)
             continue
-        new = [t for t in obj.association_types if t not in before]
+        new = tuple(t for t in obj.association_types if t not in before)
         if new:
-            before.extend(new)
-            out.append(AssociatedObject(obj.to_object_id, new))
-    return out
+            seen[obj.to_object_id] = (*before, *new)
+            out.append(AssociatedObject(obj.to_object_id, _shared_types(new)))
+    return AssociationRead(read.from_id, out) if out else None
 
 
-def _unasked_withheld(error: BatchError, asked: set[str]) -> BatchError:
+def _unasked_withheld(error: BatchError, asked: Mapping[str, str]) -> BatchError:
     """A withheld result's error names its from-id only if that id was asked."""
     if error.sub_category != INVALID_RESULT or not error.ids or error.ids[0] in asked:
         return error
@@ -286,7 +306,7 @@ class RecordPlan:
         self._after: str | None = None
         self._ready = True
         self._sent: set[str] = set()
-        self._seen: dict[str, list[AssociationType]] = {}
+        self._seen: dict[str, tuple[AssociationType, ...]] = {}
 
     def next_chunk(self) -> Chunk | None:
         """The next page's request, once the previous page has been answered."""
@@ -322,7 +342,8 @@ class RecordPlan:
                 objects.append(converter.structure(item, AssociatedObject))
             except ITEM_ERRORS as exc:
                 errors.append(withheld(exc, self._from_id))
-        objects = _news(self._seen, unite(objects))
+        news = _news(self._seen, AssociationRead(self._from_id, unite(objects)))
+        objects = news.to if news is not None else []
         paging = raw.get("paging")
         following = paging.get("next") if isinstance(paging, Mapping) else None
         after = following.get("after") if isinstance(following, Mapping) else None
