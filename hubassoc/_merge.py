@@ -28,16 +28,25 @@ def unite(objects: list[AssociatedObject]) -> list[AssociatedObject]:
     """``objects`` with each to-id once, its association types united in first-seen order."""
     if len(objects) < 2 or len({o.to_object_id for o in objects}) == len(objects):
         return objects  # the common case: nothing to do, nothing copied
-    index: dict[str, int] = {}
     out: list[AssociatedObject] = []
-    for obj in objects:
+    _fold(out, {}, objects)
+    return out
+
+
+def _fold(
+    out: list[AssociatedObject], index: dict[str, int], more: Sequence[AssociatedObject]
+) -> None:
+    """Add ``more`` to ``out``: a new to-id is appended, a known one gets its new types.
+
+    ``index`` is where each to-id of ``out`` stands; it is kept up to date.
+    """
+    for obj in more:
         at = index.get(obj.to_object_id)
         if at is None:
             index[obj.to_object_id] = len(out)
             out.append(obj)
         else:
             out[at] = _with_types(out[at], obj.association_types)
-    return out
 
 
 def _with_types(obj: AssociatedObject, more: Sequence[AssociationType]) -> AssociatedObject:
@@ -140,15 +149,7 @@ class Merger(Generic[T]):
                     known.append(item)
         elif self._objects:
             # One record's pages: each to-object once, its types united.
-            index = self._index
-            objects = cast(list[AssociatedObject], self._results)
-            for obj in page.results:
-                at = index.get(obj.to_object_id)
-                if at is None:
-                    index[obj.to_object_id] = len(objects)
-                    objects.append(obj)
-                else:
-                    objects[at] = _with_types(objects[at], obj.association_types)
+            _fold(cast(list[AssociatedObject], self._results), self._index, page.results)
         else:
             self._results.extend(page.results)
         self._errors.extend(page._errors)
