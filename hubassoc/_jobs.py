@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
 
 import attrs
 
@@ -26,12 +26,20 @@ from ._blocks import OPERATIONS, BlockResult, Operation, clean_inputs, run_block
 from ._client import DEFAULT_WRITE_CHUNK_SIZE, READ_LIMIT
 from ._exceptions import InvalidInputError
 from ._models import Progress
-from ._stores import JobInfo, Store
+from ._stores import JobInfo, JobState, Store
 
 if TYPE_CHECKING:
     from ._client import Client
 
-__all__ = ["Job", "JobSummary"]
+__all__ = ["BlockRunner", "Job", "JobSummary"]
+
+#: Runs one block of a job made with :meth:`Job.custom`: called with the client, the
+#: block's inputs and a progress callback (or None), it returns the block's output lines
+#: and its failed inputs.
+BlockRunner: TypeAlias = Callable[
+    ["Client", list[Any], Callable[[Progress], object] | None],
+    Awaitable[tuple[list[str], list[Any]]],
+]
 
 #: Default inputs per block: one request's worth, as the command line does.
 DEFAULT_BLOCK_SIZE: Final[dict[str, int]] = {
@@ -88,8 +96,12 @@ class Job:
         inputs: the clean inputs, in order.
         block_size: inputs per block.
         name: the name given, or None.
+        scope: what else decides what the job writes (an account, output paths...), as given.
         id: the job's name in a store: ``name``, else derived from the fingerprint.
-        fingerprint: a digest of the operation, types, block size, name and inputs.
+        fingerprint: a digest of the operation, types, block size, name, scope and inputs.
+
+    ``scope`` is a mapping of JSON values mixed into the fingerprint, so that a store
+    refuses the same inputs run for another account: ``{"portal": 123}``.
 
     Example::
 
@@ -108,12 +120,27 @@ class Job:
         *,
         block_size: int | None = None,
         name: str | None = None,
+        scope: Mapping[str, Any] | None = None,
     ) -> None:
-        if operation not in OPERATIONS:
+        self._runner: BlockRunner | None = None
+        self._setup(operation, from_type, to_type, block_size, name, scope)
+        self.inputs: list[Any] = clean_inputs(operation, inputs)
+        self._fingerprint()
+
+    def _setup(
+        self,
+        operation: str,
+        from_type: str,
+        to_type: str,
+        block_size: int | None,
+        name: str | None,
+        scope: Mapping[str, Any] | None,
+    ) -> None:
+        if operation not in OPERATIONS and self._runner is None:
             raise InvalidInputError(
                 f"operation must be one of {', '.join(OPERATIONS)}, got {operation!r}"
             )
-        self.operation: Operation = operation
+        self.operation: str = operation
         self.from_type = validate.object_type(from_type, "from")
         self.to_type = validate.object_type(to_type, "to")
         size = DEFAULT_BLOCK_SIZE[operation] if block_size is None else block_size
@@ -126,16 +153,58 @@ class Job:
             raise InvalidInputError(f"name must be a non-empty str without '}}', got {name!r}")
         self.block_size: int = size
         self.name = name
-        self.inputs: list[Any] = clean_inputs(operation, inputs)
-        parts = {
-            "operation": operation,
+        self.scope: dict[str, Any] = dict(scope or {})
+
+    def _fingerprint(self) -> None:
+        # The keys the command line has always written, so that its checkpoints resume.
+        parts: dict[str, Any] = {
+            "command": self.operation,
             "from": self.from_type,
             "to": self.to_type,
-            "block_size": size,
-            "name": name,
+            "chunk_size": self.block_size,
         }
-        self.fingerprint = fingerprint(parts, self.inputs)
-        self.id: str = name if name is not None else f"{operation}-{self.fingerprint[:24]}"
+        if self.name is not None:
+            parts["name"] = self.name
+        clash = parts.keys() & self.scope.keys()
+        if clash:
+            raise InvalidInputError(f"scope may not set {', '.join(sorted(clash))}")
+        try:
+            self.fingerprint = fingerprint({**parts, **self.scope}, self.inputs)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"a job's inputs and scope must be JSON values: {exc}"
+            ) from None
+        self.id: str = (
+            self.name if self.name is not None else f"{self.operation}-{self.fingerprint[:24]}"
+        )
+
+    @classmethod
+    def custom(
+        cls,
+        operation: str,
+        from_type: str,
+        to_type: str,
+        inputs: Sequence[Any],
+        runner: BlockRunner,
+        *,
+        block_size: int,
+        name: str | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> Job:
+        """A job whose blocks ``runner`` runs, for a batch call the library has no job for.
+
+        ``inputs`` are taken as given (JSON values, tuples allowed), in order; a failed
+        input is whatever ``runner`` says failed. ``operation`` names the job in its
+        store and its fingerprint.
+        """
+        if not isinstance(operation, str) or not operation:
+            raise InvalidInputError(f"operation must be a non-empty str, got {operation!r}")
+        job = cls.__new__(cls)
+        job._runner = runner
+        job._setup(operation, from_type, to_type, block_size, name, scope)
+        job.inputs = list(inputs)
+        job._fingerprint()
+        return job
 
     def __repr__(self) -> str:
         return (
@@ -226,9 +295,12 @@ class Job:
         on_progress: Callable[[Progress], object] | None = None,
     ) -> BlockResult:
         """Run one block and return its outcome, recording nothing."""
+        if self._runner is not None:
+            lines, failed = await self._runner(client, self.block(index), on_progress)
+            return BlockResult(index, lines, failed)
         return await run_block(
             client,
-            self.operation,
+            cast(Operation, self.operation),
             self.from_type,
             self.to_type,
             index,
@@ -244,6 +316,7 @@ class Job:
         max_blocks_in_flight: int = 4,
         on_block: Callable[[BlockResult], object] | None = None,
         on_progress: Callable[[int, Progress], object] | None = None,
+        on_start: Callable[[JobState], object] | None = None,
     ) -> JobSummary:
         """Run every block not yet in ``store``, committing each as it finishes.
 
@@ -255,14 +328,18 @@ class Job:
         raised: run the job again to resume. Cancelling the run stops every block
         in flight; the committed ones stay.
 
-        ``on_block`` is called with each committed block's outcome, ``on_progress`` with
-        ``(block index, Progress)`` after each request of a block. The store is closed on
-        return; when every block is done, ``store.complete`` is called first.
+        ``on_start`` is called with what the store holds of the job (its finished blocks)
+        before any block starts, ``on_block`` with each committed block's outcome, and
+        ``on_progress`` with ``(block index, Progress)`` after each request of a block.
+        The store is closed on return; when every block is done, ``store.complete`` is
+        called first.
         """
         validate.positive_int(max_blocks_in_flight, "max_blocks_in_flight")
         info = self.info()
         try:
             state = await store.begin(info)
+            if on_start is not None:
+                on_start(state)
             pending = [i for i in range(self.blocks) if i not in state.done]
             skipped = self.blocks - len(pending)
             ran = 0

@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 import attrs
 
-from ._blocks import BlockResult, from_json
+from ._blocks import OPERATIONS, BlockResult, from_json
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -124,6 +124,14 @@ def _json_lines(items: Sequence[Any], first: bool) -> str:
     return "".join(json.dumps(item) + "\n" for item in items)
 
 
+def _target(where: str | os.PathLike[str] | IO[bytes] | None) -> Path | IO[bytes] | None:
+    if where is None:
+        return None
+    if isinstance(where, str | os.PathLike):
+        return Path(where)
+    return where
+
+
 def _fsync_directory(path: Path) -> None:
     # A new file's directory entry is durable only once its directory is synced (POSIX).
     with contextlib.suppress(OSError, AttributeError):
@@ -135,16 +143,24 @@ def _fsync_directory(path: Path) -> None:
 
 
 class _Appender:
-    """A file appended to block by block, each append flushed and fsynced."""
+    """A file appended to block by block, each append flushed and fsynced.
 
-    def __init__(self, path: Path, name: str) -> None:
-        self.path = path
+    Or a stream (standard output), written and flushed: it cannot be cut back, so what
+    a resumed job wrote to it before is not taken back.
+    """
+
+    def __init__(self, target: Path | IO[bytes], name: str) -> None:
+        self.path = target if isinstance(target, Path) else None
         self.name = name
         self.size = 0
+        self._stream = None if isinstance(target, Path) else target
         self._file: IO[bytes] | None = None
 
     def open(self, keep: int) -> None:
         """Open for appending, cut back to its first ``keep`` bytes."""
+        if self.path is None:
+            self._file = self._stream
+            return
         if keep:
             try:
                 actual = self.path.stat().st_size
@@ -168,13 +184,14 @@ class _Appender:
         assert self._file is not None
         self._file.write(data)
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if self.path is not None:
+            os.fsync(self._file.fileno())
         self.size += len(data)
 
     def close(self) -> None:
-        if self._file is not None:
+        if self._file is not None and self.path is not None:
             self._file.close()
-            self._file = None
+        self._file = None
 
 
 class FileStore:
@@ -188,14 +205,20 @@ class FileStore:
 
     Args:
         path: the checkpoint file. Deleted when the job completes, unless ``keep=True``.
-        out: where output lines go (one JSON object a line); None to drop them.
-        failed: where failed inputs go; None to drop them (they are still counted).
+            None for no checkpoint: the outputs are written all the same, but a job
+            stopped midway starts over.
+        out: where output lines go (one JSON object a line): a file, or a binary
+            stream such as ``sys.stdout.buffer`` (not cut back on resume, so best
+            without a checkpoint); None to drop them.
+        failed: where failed inputs go, as ``out``; None to drop them (they are still
+            counted).
         format_failed: turns a block's failed inputs into text, given whether they are
             the first the file gets (to write a header); default one JSON value a line.
         keep: keep the checkpoint once the job is complete.
 
     The checkpoint belongs to one job: beginning another job (other inputs, operation or
-    block size) with it raises :class:`StoreError`. One process at a time.
+    block size) with it raises :class:`StoreError`, as do files it cannot open. One process
+    at a time.
 
     Example::
 
@@ -205,16 +228,17 @@ class FileStore:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | None,
         *,
-        out: str | os.PathLike[str] | None = None,
-        failed: str | os.PathLike[str] | None = None,
+        out: str | os.PathLike[str] | IO[bytes] | None = None,
+        failed: str | os.PathLike[str] | IO[bytes] | None = None,
         format_failed: Callable[[Sequence[Any], bool], str] = _json_lines,
         keep: bool = False,
     ) -> None:
-        self.path = Path(path)
-        self.out_path = None if out is None else Path(out)
-        self.failed_path = None if failed is None else Path(failed)
+        self.path = None if path is None else Path(path)
+        out_target, failed_target = _target(out), _target(failed)
+        self.out_path = out_target if isinstance(out_target, Path) else None
+        self.failed_path = failed_target if isinstance(failed_target, Path) else None
         paths = [p.resolve() for p in (self.path, self.out_path, self.failed_path) if p]
         if len(set(paths)) != len(paths):
             raise ValueError("the checkpoint, out and failed files must be different files")
@@ -222,18 +246,20 @@ class FileStore:
         self._keep = keep
         self._job: JobInfo | None = None
         self._file: IO[bytes] | None = None
-        self._out = None if self.out_path is None else _Appender(self.out_path, "out")
-        self._failed = None if self.failed_path is None else _Appender(self.failed_path, "failed")
+        self._out = None if out_target is None else _Appender(out_target, "out")
+        self._failed = None if failed_target is None else _Appender(failed_target, "failed")
 
     def __repr__(self) -> str:
-        return f"FileStore({str(self.path)!r})"
+        return f"FileStore({None if self.path is None else str(self.path)!r})"
 
     def load(self, job: JobInfo) -> tuple[JobState, int, int, int] | None:
         """The recorded state, the out and failed sizes, and where the good part ends.
 
-        None when the checkpoint is missing or empty. A torn last line (the process died
-        while writing it) is ignored.
+        None when the checkpoint is missing or empty (or the store has none). A torn last
+        line (the process died while writing it) is ignored.
         """
+        if self.path is None:
+            return None
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
@@ -284,8 +310,20 @@ class FileStore:
 
     async def begin(self, job: JobInfo) -> JobState:
         """Load the checkpoint (or start one) and open the output files where it left them."""
+        try:
+            return self._begin(job)
+        except OSError as exc:
+            await self.close()
+            raise StoreError(f"cannot open {exc.filename}: {exc.strerror}") from exc
+        except BaseException:
+            await self.close()
+            raise
+
+    def _begin(self, job: JobInfo) -> JobState:
         loaded = self.load(job)
-        if loaded is None:
+        if self.path is None:
+            state, out_size, failed_size = JobState(), 0, 0
+        elif loaded is None:
             state, out_size, failed_size = JobState(), 0, 0
             self._file = self.path.open("wb")
             header = {
@@ -301,18 +339,15 @@ class FileStore:
             self._file.truncate(valid)
             self._file.seek(valid)
         self._job = job
-        try:
-            if self._out is not None:
-                self._out.open(out_size)
-            if self._failed is not None:
-                self._failed.open(failed_size)
-        except BaseException:
-            await self.close()
-            raise
+        if self._out is not None:
+            self._out.open(out_size)
+        if self._failed is not None:
+            self._failed.open(failed_size)
         return state
 
     def _append(self, record: dict[str, Any]) -> None:
-        assert self._file is not None
+        if self._file is None:  # no checkpoint
+            return
         self._file.write(json.dumps(record).encode() + b"\n")
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -341,7 +376,7 @@ class FileStore:
     async def complete(self, job_id: str) -> None:
         """Close the files and delete the checkpoint (unless ``keep``); the outputs stay."""
         await self.close()
-        if not self._keep:
+        if not self._keep and self.path is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
 
@@ -493,6 +528,8 @@ class RedisStore:
         raw = await self.redis.hgetall(self._key(job_id, "failed"))
         by_block = sorted((int(k), json.loads(v)) for k, v in raw.items())
         operation = info.operation if info is not None else "read"
+        if operation not in OPERATIONS:  # a job with its own runner: its inputs as JSON gave them
+            return [item for _, items in by_block for item in items]
         return [item for _, items in by_block for item in from_json(operation, items)]
 
     async def delete(self, job_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import io
 import json
 import os
 import signal
@@ -207,6 +208,54 @@ async def test_output_shorter_than_the_checkpoint_says_is_refused(
         (tmp_path / "out.jsonl").write_text("")
         with pytest.raises(StoreError, match="shorter than the checkpoint"):
             await job.run(client, store)
+
+
+async def test_a_store_without_checkpoint_writes_to_a_stream_and_reports_its_start(
+    hub: FakeHubSpot, tmp_path: Path
+) -> None:
+    graph = _seed(hub, 5)
+    job = Job.read("contacts", "companies", [*graph, "999"], block_size=2)
+    stream = io.BytesIO()
+    starts: list[hubassoc.JobState] = []
+    async with _client(hub) as client:
+        summary = await job.run(client, FileStore(None, out=stream), on_start=starts.append)
+        with pytest.raises(StoreError, match=r"cannot open .*missing"):
+            await job.run(client, FileStore(tmp_path / "missing" / "job.ckpt"))
+    assert [s.done for s in starts] == [{}]
+    assert summary.lines == 5
+    written = [json.loads(line)["from"]["id"] for line in stream.getvalue().splitlines()]
+    assert sorted(written) == sorted(graph)
+    assert not stream.closed  # the caller's stream stays open
+
+
+async def test_a_custom_job_runs_its_own_blocks_with_its_scope(
+    hub: FakeHubSpot, tmp_path: Path
+) -> None:
+    rows = [("1", "10", ("x",)), ("2", "20", ("y", "z")), ("3", "30", ())]
+
+    async def runner(
+        client: hubassoc.Client, block: list[Any], report: Any
+    ) -> tuple[list[str], list[Any]]:
+        return [json.dumps(list(r)) for r in block if r[2]], [r for r in block if not r[2]]
+
+    def make(scope: dict[str, Any]) -> Job:
+        return Job.custom("tag", "contacts", "companies", rows, runner, block_size=2, scope=scope)
+
+    job = make({"portal": 1})
+    assert job.fingerprint != make({"portal": 2}).fingerprint
+    assert job.id.startswith("tag-")
+    with pytest.raises(hubassoc.InvalidInputError, match="scope may not set from"):
+        make({"from": "deals"})
+    out, failed = tmp_path / "out.jsonl", tmp_path / "failed"
+    async with _client(hub) as client:
+        summary = await job.run(client, FileStore(tmp_path / "c.ckpt", out=out, failed=failed))
+    assert (summary.blocks, summary.lines, summary.failed) == (2, 2, 1)
+    assert [json.loads(line) for line in lines(out)] == [
+        ["1", "10", ["x"]],
+        ["2", "20", ["y", "z"]],
+    ]
+    assert lines(failed) == ['["3", "30", []]']
+    assert hub.requests == []
 
 
 # ---------------------------------------------------------------------------- SIGKILL
