@@ -8,6 +8,7 @@ emulator (and read its request log) while the command runs.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import os
@@ -25,8 +26,6 @@ import pytest
 import hubassoc
 from hubassoc import BatchError, BatchResult, Progress
 from hubassoc._cli import (
-    Checkpoint,
-    CheckpointError,
     InputError,
     ParsedInput,
     ProgressReporter,
@@ -34,7 +33,6 @@ from hubassoc._cli import (
     failed_pairs,
     failed_specs,
     format_inputs,
-    load_checkpoint,
     main,
     parse_ids,
     parse_pairs,
@@ -168,47 +166,6 @@ def test_failed_specs_mapping() -> None:
     error = BatchError(context={"category": ["USER_DEFINED"], "typeId": ["4"]})
     assert failed_specs(_result(error), block) == [("USER_DEFINED", 4)]
     assert failed_specs(_result(BatchError()), block) == block
-
-
-# ---------------------------------------------------------------------------- checkpoint
-
-
-def test_checkpoint_records_and_drops_a_torn_last_line(tmp_path: Path) -> None:
-    path = tmp_path / "job.ckpt"
-    checkpoint = Checkpoint(path, "abc", 3)
-    assert checkpoint.open().done == set()
-    checkpoint.record(2, out=100, failed=7, lines=4, failed_inputs=1)
-    checkpoint.record(0, out=180, failed=7, lines=3, failed_inputs=0)
-    checkpoint.close()
-    good = path.read_bytes()
-    with path.open("ab") as file:
-        file.write(b'{"block": 1, "out": 2')  # the process died mid-write
-
-    state = load_checkpoint(path, "abc", 3)
-    assert state is not None
-    assert (state.done, state.out_size, state.failed_size) == ({0, 2}, 180, 7)
-    assert (state.lines, state.failed_inputs, state.valid_bytes) == (7, 1, len(good))
-
-    reopened = Checkpoint(path, "abc", 3)
-    assert reopened.open().done == {0, 2}
-    reopened.record(1, out=200, failed=7, lines=1, failed_inputs=0)
-    reopened.close()
-    state = load_checkpoint(path, "abc", 3)
-    assert state is not None
-    assert state.done == {0, 1, 2}
-
-
-def test_checkpoint_of_another_job_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "job.ckpt"
-    checkpoint = Checkpoint(path, "abc", 3)
-    checkpoint.open()
-    checkpoint.close()
-    with pytest.raises(CheckpointError, match="other arguments or other input"):
-        load_checkpoint(path, "xyz", 3)
-    path.write_text("not a checkpoint\n")
-    with pytest.raises(CheckpointError, match="not a hubassoc checkpoint"):
-        load_checkpoint(path, "abc", 3)
-    assert load_checkpoint(tmp_path / "missing", "abc", 3) is None
 
 
 # ---------------------------------------------------------------------------- progress
@@ -707,3 +664,68 @@ async def test_oauth_without_its_variables_is_a_usage_error(tmp_path: Path) -> N
         assert hub.requests == []
     assert done.returncode == 2
     assert "no OAuth client id: set the HUBSPOT_CLIENT_ID environment variable" in done.stderr
+
+
+def _real(path: Path) -> Path:
+    return path.resolve()
+
+
+def _old_checkpoint_header(parts: dict[str, Any], items: list[str], blocks: int) -> bytes:
+    """A checkpoint header as hubassoc wrote it before its jobs were the library's."""
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode())
+    for item in items:
+        digest.update(b"\n" + json.dumps(item).encode())
+    header = {"hubassoc_checkpoint": 1, "fingerprint": digest.hexdigest(), "blocks": blocks}
+    return json.dumps(header).encode() + b"\n"
+
+
+async def test_a_checkpoint_of_an_earlier_version_resumes(tmp_path: Path) -> None:
+    ids = [str(500 + i) for i in range(6)]
+    graph: dict[str | int, list[str]] = {i: [f"7{i}"] for i in ids}
+    (tmp_path / "ids.txt").write_text("\n".join(ids) + "\n")
+    out = _real(tmp_path) / "out.jsonl"  # the path the job's cwd gives
+    async with FakeHubSpot(token=TOKEN) as hub:
+        hub.seed("contacts", "companies", graph)
+        # Block 0 of three was done: its lines in --out, its record in the checkpoint.
+        block_0 = "".join(
+            json.dumps(
+                {
+                    "from": {"id": i},
+                    "to": [
+                        {
+                            "toObjectId": f"7{i}",
+                            "associationTypes": [
+                                {"category": "HUBSPOT_DEFINED", "typeId": 279, "label": None}
+                            ],
+                        }
+                    ],
+                }
+            )
+            + "\n"
+            for i in ids[:2]
+        )
+        out.write_text(block_0)
+        parts = {
+            "command": "read",
+            "from": "contacts",
+            "to": "companies",
+            "base_url": hub.url,
+            "chunk_size": 2,
+            "out": str(out),
+            "failed": None,
+        }
+        record = {"block": 0, "out": len(block_0), "failed": 0, "lines": 2, "failed_inputs": 0}
+        (tmp_path / "job.ckpt").write_bytes(
+            _old_checkpoint_header(parts, ids, 3) + json.dumps(record).encode() + b"\n"
+        )
+        args = _read_args(
+            hub,
+            *("--ids", "ids.txt", "--chunk-size", "2", "--out", "out.jsonl"),
+            *("--checkpoint", "job.ckpt"),
+        )
+        done = await _cli(args, tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert _read_ids(hub) == [["502", "503"], ["504", "505"]]
+        assert "read done: 6 ids, 6 lines written, 0 failed" in done.stderr
+    assert _by_id(_lines(out)) == graph
+    assert not (tmp_path / "job.ckpt").exists()

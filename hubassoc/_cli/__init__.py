@@ -11,13 +11,15 @@ Usage::
     hubassoc emulator [--port P] [--seed-demo] ...          the built-in HubSpot emulator
     hubassoc demo                                           the quickstart, against the emulator
 
-A job is split into *blocks* of ``--chunk-size`` inputs, one request's worth each. Up to
-``--concurrency`` blocks run at once through one shared :class:`hubassoc.Client`; when a
-block finishes, its output lines and failed inputs are appended to ``--out`` and
-``--failed`` (flushed and fsynced), and then, with ``--checkpoint``, the block is recorded
-as done together with the byte sizes both files had reached. A restarted job skips the
-recorded blocks and cuts both files back to the recorded sizes, so a block that was half
-written when the job died is written again exactly once.
+A job command is a :class:`hubassoc.Job` (``create``: :meth:`hubassoc.Job.custom`) of
+``--chunk-size`` inputs a block, run with ``--concurrency`` blocks in flight through one
+shared :class:`hubassoc.Client` into a :class:`hubassoc.FileStore`: when a block finishes,
+its output lines and failed inputs are appended to ``--out`` and ``--failed`` (flushed
+and fsynced), and then, with ``--checkpoint``, the block is recorded as done together
+with the byte sizes both files had reached. A restarted job skips the recorded blocks
+and cuts both files back to the recorded sizes, so a block that was half written when
+the job died is written again exactly once. The command line adds the input files,
+progress, signals and the closing lines.
 
 Exit status: 0 every input done, 1 some inputs failed (or HubSpot stopped the job),
 2 bad usage or a bad input file, 128 + the signal number when stopped by SIGINT/SIGTERM.
@@ -26,7 +28,6 @@ Exit status: 0 every input done, 1 some inputs failed (or HubSpot stopped the jo
 from __future__ import annotations
 
 from .._blocks import associate_line, failed_ids, failed_pairs, failed_specs, read_line
-from ._checkpoint import Checkpoint, CheckpointError, CheckpointState, fingerprint, load_checkpoint
 from ._inputs import (
     InputError,
     InputFormat,
@@ -48,9 +49,6 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
-    "Checkpoint",
-    "CheckpointError",
-    "CheckpointState",
     "InputError",
     "InputFormat",
     "LabelError",
@@ -62,10 +60,8 @@ __all__ = [
     "failed_ids",
     "failed_pairs",
     "failed_specs",
-    "fingerprint",
     "format_inputs",
     "label_line",
-    "load_checkpoint",
     "main",
     "parse_ids",
     "parse_labelled",

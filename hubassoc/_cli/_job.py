@@ -1,4 +1,6 @@
-"""One run of a job command: blocks scheduled, committed, checkpointed and reported."""
+"""One run of a job command: a :class:`hubassoc.Job` over the input file, a
+:class:`hubassoc.FileStore` for ``--out``, ``--failed`` and ``--checkpoint``, and what
+the command line adds around them: signals, progress, and the closing lines."""
 
 from __future__ import annotations
 
@@ -10,20 +12,20 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncGenerator
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import IO, Any
 
 from .._auth import TokenSource
+from .._blocks import BlockResult
 from .._client import READ_LIMIT, Client
 from .._exceptions import HubSpotError
+from .._jobs import BlockRunner, Job, JobSummary
 from .._models import Progress
-from ._checkpoint import Checkpoint, CheckpointState, fingerprint
-from ._commands import _BlockOutcome, _Command, _Target
+from .._stores import FileStore, JobState
+from ._commands import _Command
 from ._inputs import ParsedInput, format_inputs
-from ._outputs import _Sink
 from ._progress import ProgressReporter, _count, _counted, _ReporterLogHandler
-from ._status import _PROG, EXIT_FAILED, EXIT_OK, _UsageError
+from ._status import _PROG, EXIT_FAILED, EXIT_OK
 
 
 class _Stop:
@@ -63,25 +65,10 @@ class _Job:
         self.command = command
         self.parsed = parsed
         self.chunk_size: int = args.chunk_size or command.default_chunk
-        items = parsed.items
-        self.blocks = [
-            items[i : i + self.chunk_size] for i in range(0, len(items), self.chunk_size)
-        ]
         self.stop = _Stop()
         self.stderr = sys.stderr
-
-    def _fingerprint(self, base_url: str) -> str:
-        args = self.args
-        parts = {
-            "command": args.command,
-            "from": args.from_type,
-            "to": args.to_type,
-            "base_url": base_url,
-            "chunk_size": self.chunk_size,
-            "out": _abspath(args.out),
-            "failed": _abspath(args.failed),
-        }
-        return fingerprint(parts, self.parsed.items)
+        self.reporter: ProgressReporter | None = None
+        self.finished = 0  # blocks done, this run's and earlier ones'
 
     def _say(self, message: str) -> None:
         self.stderr.write(f"{_PROG}: {message}\n")
@@ -98,6 +85,43 @@ class _Job:
             write_chunk_size=self.chunk_size,
         )
 
+    def _job(self, base_url: str, runner: BlockRunner | None) -> Job:
+        args = self.args
+        # Part of the fingerprint: a checkpoint resumes only the same portal and files.
+        scope = {"base_url": base_url, "out": _abspath(args.out), "failed": _abspath(args.failed)}
+        items = self.parsed.items
+        if runner is not None:
+            return Job.custom(
+                args.command,
+                args.from_type,
+                args.to_type,
+                items,
+                runner,
+                block_size=self.chunk_size,
+                scope=scope,
+            )
+        return Job(
+            args.command,
+            args.from_type,
+            args.to_type,
+            items,
+            block_size=self.chunk_size,
+            scope=scope,
+        )
+
+    def _store(self) -> FileStore:
+        args, fmt = self.args, self.parsed.format
+
+        def format_failed(items: Sequence[Any], first: bool) -> str:
+            return format_inputs(fmt, items, header=first)
+
+        return FileStore(
+            args.checkpoint or None,
+            out=_output(args.out),
+            failed=_output(args.failed) if args.failed else None,
+            format_failed=format_failed,
+        )
+
     async def run(self, client: Client, base_url: str) -> int:
         """Run the job (resuming it if its checkpoint says so); return the exit status.
 
@@ -106,104 +130,64 @@ class _Job:
         """
         args = self.args
         async with client:
-            try:
-                target = await self.command.prepare(
-                    client, args.from_type, args.to_type, self.parsed.items
-                )
-            except HubSpotError as exc:
-                self._say(f"error: HubSpot stopped the job: {exc}; no block was started")
-                return EXIT_FAILED
-            return await self._open_and_run(target, base_url)
+            runner, calls = None, 0
+            if self.command.prepare is not None:
+                try:
+                    runner, calls = await self.command.prepare(
+                        client, args.from_type, args.to_type, self.parsed.items
+                    )
+                except HubSpotError as exc:
+                    self._say(f"error: HubSpot stopped the job: {exc}; no block was started")
+                    return EXIT_FAILED
+            return await self._run(client, self._job(base_url, runner), calls)
 
-    async def _open_and_run(self, target: _Target, base_url: str) -> int:
-        args = self.args
-        checkpoint: Checkpoint | None = None
-        state = CheckpointState()
-        if args.checkpoint:
-            checkpoint = Checkpoint(
-                Path(args.checkpoint), self._fingerprint(base_url), len(self.blocks)
-            )
-            state = checkpoint.open()
-        out = _Sink(args.out, name="--out")
-        failed_sink = _Sink(args.failed, name="--failed") if args.failed else None
-        try:
-            try:
-                out.open(state.out_size)
-                if failed_sink is not None:
-                    failed_sink.open(state.failed_size)
-            except OSError as exc:
-                raise _UsageError(f"cannot open {exc.filename}: {exc.strerror}") from None
-            return await self._run(target, checkpoint, state, out, failed_sink)
-        finally:
-            out.close()
-            if failed_sink is not None:
-                failed_sink.close()
-            if checkpoint is not None:
-                checkpoint.close()
-
-    async def _run(
-        self,
-        target: _Target,
-        checkpoint: Checkpoint | None,
-        state: CheckpointState,
-        out: _Sink,
-        failed_sink: _Sink | None,
-    ) -> int:
-        args, command = self.args, self.command
-        done_before = sum(len(self.blocks[i]) for i in state.done)
-        reporter = ProgressReporter(
+    def _start(self, job: Job, state: JobState, calls: int) -> None:
+        """The store has been read: show where the job starts from."""
+        self.finished = len(state.done)
+        self.reporter = ProgressReporter(
             self.stderr,
-            operation=args.command,
-            unit=command.unit,
-            total=len(self.parsed.items),
-            already_done=done_before,
-            already_failed=state.failed_inputs,
+            operation=self.args.command,
+            unit=self.command.unit,
+            total=len(job.inputs),
+            already_done=sum(len(job.block(i)) for i in state.done),
+            already_failed=state.failed,
             tty=self.stderr.isatty(),
-            interval=args.progress_interval,
-            calls=target.calls,
+            interval=self.args.progress_interval,
+            calls=calls,
         )
-        lines = state.lines
-        failed_inputs = state.failed_inputs
-        fmt = self.parsed.format
+        self.reporter.start()
 
-        def commit(index: int, outcome: _BlockOutcome) -> None:
-            # Synchronous on purpose: nothing can interleave between the output, the
-            # failed inputs and the checkpoint line of one block.
-            nonlocal lines, failed_inputs
-            out.append("".join(line + "\n" for line in outcome.output).encode())
-            if failed_sink is not None and outcome.failed:
-                text = format_inputs(fmt, outcome.failed, header=failed_sink.size == 0)
-                failed_sink.append(text.encode())
-            lines += len(outcome.output)
-            failed_inputs += len(outcome.failed)
-            if checkpoint is not None:
-                checkpoint.record(
-                    index,
-                    out=out.size,
-                    failed=failed_sink.size if failed_sink is not None else 0,
-                    lines=len(outcome.output),
-                    failed_inputs=len(outcome.failed),
-                )
-            reporter.block_finished(index, len(self.blocks[index]), len(outcome.failed))
+    def _block_finished(self, job: Job, result: BlockResult) -> None:
+        self.finished += 1
+        assert self.reporter is not None
+        self.reporter.block_finished(result.index, len(job.block(result.index)), len(result.failed))
 
+    def _block_progress(self, index: int, progress: Progress) -> None:
+        assert self.reporter is not None
+        self.reporter.block_progress(index, progress)
+
+    async def _run(self, client: Client, job: Job, calls: int) -> int:
+        args = self.args
         logger = logging.getLogger("hubassoc")
-        handler = _ReporterLogHandler(reporter)
+        handler = _ReporterLogHandler(self.log)
         handler.setLevel(logging.INFO if args.verbose else logging.WARNING)
         logger.addHandler(handler)
         previous_level = logger.level
         logger.setLevel(handler.level)
         started = time.monotonic()
-        pending = [i for i in range(len(self.blocks)) if i not in state.done]
-        finished = len(self.blocks) - len(pending)
+        summary: JobSummary | None = None
         stopped: int | None = None
         error: str | None = None
         self.stop.install()
-        reporter.start()
         try:
-            async with contextlib.aclosing(self._schedule(target, pending, reporter)) as outcomes:
-                async for index, outcome in outcomes:
-                    commit(index, outcome)
-                    finished += 1
+            summary = await job.run(
+                client,
+                self._store(),
+                max_blocks_in_flight=args.concurrency,
+                on_start=lambda state: self._start(job, state, calls),
+                on_block=lambda result: self._block_finished(job, result),
+                on_progress=self._block_progress,
+            )
         except asyncio.CancelledError:
             if self.stop.signum is None:
                 raise
@@ -219,13 +203,13 @@ class _Job:
             self.stop.uninstall()
             logger.removeHandler(handler)
             logger.setLevel(previous_level)
-        reporter.finish()
+        if self.reporter is not None:
+            self.reporter.finish()
 
-        blocks = len(self.blocks)
-        if stopped is not None or error is not None:
-            where = f"{finished} of {blocks} blocks done"
-            if checkpoint is not None:
-                resume = f"run the same command again to resume from {checkpoint.path}"
+        if summary is None:
+            where = f"{self.finished} of {job.blocks} blocks done"
+            if args.checkpoint:
+                resume = f"run the same command again to resume from {args.checkpoint}"
             else:
                 resume = "the output is incomplete (use --checkpoint FILE to make jobs resumable)"
             if stopped is not None:
@@ -233,59 +217,42 @@ class _Job:
                 return 128 + stopped
             self._say(f"error: {error}; {where}; {resume}")
             return EXIT_FAILED
+        self._say(self._summary(summary, time.monotonic() - started))
+        return EXIT_FAILED if summary.failed else EXIT_OK
 
-        elapsed = time.monotonic() - started
-        summary = (
+    def _summary(self, summary: JobSummary, elapsed: float) -> str:
+        args, command = self.args, self.command
+        calls = self.reporter.calls if self.reporter is not None else 0
+        retries = self.reporter.retries if self.reporter is not None else 0
+        text = (
             f"{args.command} done: {_counted(len(self.parsed.items), *command.units)}"
-            + (f", {_counted(lines, 'line', 'lines')} written" if command.writes_output else "")
-            + f", {_count(failed_inputs)} failed"
+            + (
+                f", {_counted(summary.lines, 'line', 'lines')} written"
+                if command.writes_output
+                else ""
+            )
+            + f", {_count(summary.failed)} failed"
         )
-        if failed_inputs:
-            summary += f" (written to {args.failed})" if args.failed else " (use --failed FILE)"
-        summary += (
-            f"; {_counted(reporter.calls, 'request', 'requests')}, "
-            f"{_counted(reporter.retries, 'retry', 'retries')} in {elapsed:.1f}s"
+        if summary.failed:
+            text += f" (written to {args.failed})" if args.failed else " (use --failed FILE)"
+        return text + (
+            f"; {_counted(calls, 'request', 'requests')}, "
+            f"{_counted(retries, 'retry', 'retries')} in {elapsed:.1f}s"
         )
-        self._say(summary)
-        if checkpoint is not None:
-            checkpoint.remove()
-        return EXIT_FAILED if failed_inputs else EXIT_OK
 
-    async def _schedule(
-        self, target: _Target, pending: list[int], reporter: ProgressReporter
-    ) -> AsyncGenerator[tuple[int, _BlockOutcome], None]:
-        """Yield ``(block index, outcome)`` as blocks finish, at most ``concurrency`` at once."""
-        args, runner = self.args, self.command.runner
-        queue = list(reversed(pending))
-        running: dict[asyncio.Task[_BlockOutcome], int] = {}
-
-        def start(index: int) -> None:
-            def report(progress: Progress) -> None:
-                reporter.block_progress(index, progress)
-
-            call = runner(target, self.blocks[index], report)
-            running[asyncio.ensure_future(call)] = index
-
-        try:
-            while queue or running:
-                while queue and len(running) < args.concurrency:
-                    start(queue.pop())
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                finished = [(task, running.pop(task)) for task in list(running) if task in done]
-                errors = [exc for task, _ in finished if (exc := task.exception()) is not None]
-                # Blocks that finished before a stop are still committed, so the
-                # checkpoint holds every finished block.
-                for task, index in sorted(finished, key=lambda pair: pair[1]):
-                    if task.exception() is None:
-                        yield index, task.result()
-                if errors:
-                    raise errors[0]
-        finally:
-            for task in running:
-                task.cancel()
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
+    def log(self, message: str) -> None:
+        """A log line, through the progress display once there is one."""
+        if self.reporter is not None:
+            self.reporter.log(message)
+        else:
+            self.stderr.write(message + "\n")
+            self.stderr.flush()
 
 
 def _abspath(path: str | None) -> str | None:
     return None if path in (None, "-") else os.path.abspath(path)
+
+
+def _output(path: str | None) -> str | IO[bytes]:
+    """A file, or standard output for none or ``-``."""
+    return sys.stdout.buffer if path in (None, "-") else str(path)

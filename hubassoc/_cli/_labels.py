@@ -11,7 +11,7 @@ from .._client import Client
 from .._exceptions import HubSpotError
 from .._models import AssociationType
 from ._job import _Stop
-from ._outputs import _Sink, label_line
+from ._outputs import label_line
 from ._progress import _counted
 from ._status import _PROG, EXIT_FAILED, EXIT_OK, _UsageError
 
@@ -48,17 +48,20 @@ async def list_labels(args: argparse.Namespace, client: Client) -> int:
 
 
 def _write(path: str | None, definitions: list[AssociationType]) -> int:
-    out = _Sink(path, name="--out")
-    try:
-        out.open(0)
-    except OSError as exc:
-        raise _UsageError(f"cannot open {exc.filename}: {exc.strerror}") from None
-    try:
-        out.append("".join(label_line(d) + "\n" for d in definitions).encode())
-    except OSError as exc:
-        _say(f"error: cannot write output: {exc}")
-        return EXIT_FAILED
-    finally:
-        out.close()
+    data = "".join(label_line(d) + "\n" for d in definitions).encode()
+    if path in (None, "-"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            out = open(path, "wb")  # noqa: SIM115 (closed below, after its own errors)
+        except OSError as exc:
+            raise _UsageError(f"cannot open {exc.filename}: {exc.strerror}") from None
+        try:
+            with out:
+                out.write(data)
+        except OSError as exc:
+            _say(f"error: cannot write output: {exc}")
+            return EXIT_FAILED
     _say(f"labels done: {_counted(len(definitions), 'label', 'labels')} written")
     return EXIT_OK

@@ -17,8 +17,8 @@ from .._auth import OAuthToken, TokenSource
 from .._client import DEFAULT_BASE_URL, DEFAULT_WRITE_CHUNK_SIZE, READ_LIMIT, TOKEN_ENV, Client
 from .._exceptions import InvalidInputError
 from .._ratelimit import RateLimit
+from .._stores import StoreError
 from .._version import __version__
-from ._checkpoint import CheckpointError
 from ._commands import _COMMANDS, _Command
 from ._inputs import InputError, ParsedInput, read_input
 from ._job import _Job
@@ -347,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if parsed.duplicates:
             print(f"{_PROG}: {parsed.duplicates} duplicate input(s) skipped", file=sys.stderr)
         return asyncio.run(_main_job(args, command, parsed, token))
-    except (InputError, CheckpointError, LabelError, _UsageError) as exc:
+    except (InputError, StoreError, LabelError, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

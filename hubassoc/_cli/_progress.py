@@ -176,11 +176,11 @@ class ProgressReporter:
 
 
 class _ReporterLogHandler(logging.Handler):
-    """Routes the library's log records through the reporter, so the bar stays whole."""
+    """Routes the library's log records through ``write`` (the reporter's), so the bar stays whole."""
 
-    def __init__(self, reporter: ProgressReporter) -> None:
+    def __init__(self, write: Callable[[str], object]) -> None:
         super().__init__()
-        self._reporter = reporter
+        self._write = write
 
     def emit(self, record: logging.LogRecord) -> None:
-        self._reporter.log(f"{_PROG}: {record.levelname.lower()}: {record.getMessage()}")
+        self._write(f"{_PROG}: {record.levelname.lower()}: {record.getMessage()}")
