@@ -8,10 +8,11 @@ in the window until ``interval`` after the latest moment it can have been admitt
 
 Each answer's ``X-HubSpot-RateLimit-Remaining`` says how many requests the server
 counted in the ``interval`` before it admitted that request. Comparing it with the
-requests that *can* have been in that count (sent before the answer, not surely gone
-before the send) finds usage by other processes without mistaking the client's own
-old requests for it; comparing it with the requests that *must* have been in it shows
-when older requests left the server's window earlier than their answer implied.
+client's own requests that can have been in that count (sent no later than that one,
+not surely gone before its send) finds usage by other processes; since another process
+goes on spending, room is kept for the most it was seen to use until answers have shown
+less for a while. Comparing it with the requests that *must* have been in it shows when
+older requests left the server's window earlier than their answer implied.
 
 :class:`_Window` does that bookkeeping and nothing else (no I/O, no sleeping, the time
 passed in); :class:`RateLimit` wraps it for asyncio.
@@ -23,7 +24,8 @@ import asyncio
 import contextvars
 import math
 import time
-from typing import Protocol, runtime_checkable
+import weakref
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from ._classify import RateLimitInfo
 from ._exceptions import InvalidInputError
@@ -33,6 +35,10 @@ __all__ = ["Clock", "RateLimit", "RateLimiter"]
 #: How many intervals after its send a request without an answer may still be admitted:
 #: feedback normally ends it sooner; this bounds a request whose feedback never comes.
 _UNANSWERED_INTERVALS = 1.0
+#: Intervals of answers over which requests of another process, once seen, are kept room for.
+_FOREIGN_MEMORY = 2.0
+#: Room kept beyond the requests of other processes seen, as a share of them (rounded up).
+_FOREIGN_MARGIN = 0.2
 
 
 class Clock(Protocol):
@@ -78,30 +84,28 @@ class RateLimiter(Protocol):
 
 
 class _Entry:
-    """One request as the server may have counted it: admitted within ``[lo, hi]``.
+    """One request of this client as the server may have counted it: admitted in ``[lo, hi]``.
 
-    ``hi`` is None while the request is in flight. ``foreign`` marks requests this
-    client did not send but the server reported.
+    ``hi`` is None while the request is in flight.
     """
 
-    __slots__ = ("foreign", "hi", "lo")
+    __slots__ = ("hi", "lo")
 
-    def __init__(self, lo: float, hi: float | None = None, *, foreign: bool = False) -> None:
+    def __init__(self, lo: float, hi: float | None = None) -> None:
         self.lo = lo
         self.hi = hi
-        self.foreign = foreign
 
     def __repr__(self) -> str:
-        kind = "foreign" if self.foreign else "own"
-        return f"_Entry({kind}, lo={self.lo:.3f}, hi={self.hi})"
+        return f"_Entry(lo={self.lo:.3f}, hi={self.hi})"
 
 
 class _Window:
     """The rolling-window bookkeeping of one budget: pure, the time always passed in.
 
-    A request counts at time ``t`` while it can still be in the server's window at
-    ``t``: until ``interval`` after ``hi``, the latest moment it can have been admitted
-    (while in flight, up to an interval after it was sent).
+    A request of this client counts at time ``t`` while it can still be in the server's
+    window at ``t``: until ``interval`` after ``hi``, the latest moment it can have been
+    admitted (while in flight, up to an interval after it was sent). Room is also kept
+    for the requests of other processes that answers have shown (see :meth:`foreign`).
     """
 
     def __init__(self, max_requests: int, interval: float) -> None:
@@ -111,6 +115,9 @@ class _Window:
         #: ``X-HubSpot-RateLimit-Max`` as last reported: the budget shared with others.
         self.server_max: int | None = None
         self.paused_until = -math.inf
+        #: ``(answered, n)``: at least ``n`` requests of other processes were in the
+        #: server's window when the request answered at ``answered`` was admitted.
+        self.sightings: list[tuple[float, int]] = []
 
     def _expiry(self, entry: _Entry) -> float:
         if entry.hi is None:
@@ -118,35 +125,55 @@ class _Window:
         return entry.hi + self.interval
 
     def counted(self, now: float) -> list[_Entry]:
-        """The requests that can be in the server's window at ``now``."""
+        """The requests of this client that can be in the server's window at ``now``."""
         return [e for e in self.entries if self._expiry(e) > now]
+
+    def foreign(self) -> int:
+        """Requests of other processes to keep room for: the most seen lately.
+
+        Another process spending the same budget goes on spending it: each of its
+        requests leaving the window is replaced by a new one this client cannot see
+        until an answer reports it. So what was seen stands until newer answers have
+        shown less for :data:`_FOREIGN_MEMORY` intervals, rather than leaving when the
+        requests seen would. (Each sighting is a lower bound: when this client's own
+        requests left early, an answer shows fewer foreign ones than there are.)
+        """
+        if not self.sightings:
+            return 0
+        since = self.sightings[-1][0] - _FOREIGN_MEMORY * self.interval
+        return max(n for t, n in self.sightings if t >= since)
 
     def _prune(self, now: float) -> None:
         # An answer compares its Remaining with the window as it was when its request
         # was sent, so nothing a request still in flight may need is dropped.
         keep_after = min([now, *(e.lo for e in self.entries if e.hi is None)])
         self.entries = [e for e in self.entries if self._expiry(e) > keep_after]
+        if self.sightings:
+            since = self.sightings[-1][0] - _FOREIGN_MEMORY * self.interval
+            self.sightings = [s for s in self.sightings if s[0] >= since]
 
     def admit(self, now: float) -> _Entry | float:
         """Count a request starting ``now`` and return it, or return the seconds to wait."""
         if self.paused_until > now:
             return self.paused_until - now
         self._prune(now)
-        counted = self.counted(now)
-        own = [e for e in counted if not e.foreign]
+        own = self.counted(now)
         budget = self.server_max if self.server_max is not None else self.max_requests
-        if len(own) < self.max_requests and len(counted) < budget:
+        others = self.foreign()
+        if others:
+            # Keep a little more room than was seen: the other process's requests reach
+            # the server unevenly, and one more than seen in a window is a 429 to someone.
+            others += math.ceil(others * _FOREIGN_MARGIN)
+        # However much others seem to spend, one request an interval goes: its answer is
+        # how this client learns that they spend less.
+        limit = max(1, min(self.max_requests, budget - others))
+        if len(own) < limit:
             entry = _Entry(now)
             self.entries.append(entry)
             return entry
-        # The moment enough requests have left both counts; in-flight ones leave when
-        # answered (and feedback wakes the waiter), at the latest at their horizon.
-        until = now
-        for group, limit in ((own, self.max_requests), (counted, budget)):
-            excess = len(group) - limit
-            if excess >= 0:
-                until = max(until, sorted(map(self._expiry, group))[excess])
-        return until - now
+        # The moment enough requests have left; in-flight ones leave when answered (and
+        # feedback wakes the waiter), at the latest at their horizon.
+        return sorted(map(self._expiry, own))[len(own) - limit] - now
 
     def answered(
         self,
@@ -182,12 +209,12 @@ class _Window:
         # Everything sent so far was sent before the answer; what was surely admitted an
         # interval before the send cannot be in the count.
         possible = [e for e in self.entries if e.hi is None or e.hi > horizon]
-        missing = used - len(possible)
-        if missing > 0:
-            # Requests nobody here sent: foreign for sure. Each may have been admitted as
-            # late as now, so it counts as if sent with this request and answered now.
-            self.entries.extend(_Entry(horizon, now, foreign=True) for _ in range(missing))
-            return
+        # The rest of the count is requests nobody here sent (a request unknown to this
+        # window is one of them). Requests sent after this one are taken as admitted
+        # after it: a server admits in about the order requests reach it, and were one
+        # admitted earlier, the other process would only be thought to spend more.
+        before = sum(1 for e in possible if e.lo <= sent)
+        self.sightings.append((now, max(0, used - before)))
         if not trust_low:
             # Remaining 0 may be clamped, and a window of another length counts other
             # requests: neither is proof that anything left early.
@@ -221,20 +248,32 @@ class _Window:
 
 #: The window, entry and task of the request the current task acquired last: feedback
 #: runs in the same task, so it knows which request an answer belongs to. (The task is
-#: kept because tasks created by this one inherit the variable.)
-_ADMITTED: contextvars.ContextVar[tuple[_Window, _Entry, object] | None] = contextvars.ContextVar(
+#: kept because tasks created by this one inherit the variable; weakly, because every
+#: copy of the context, such as the one each timer handle of the request's HTTP call
+#: holds until its deadline, would otherwise keep the finished task and so its result,
+#: a whole parsed answer, alive for as long.)
+_Admitted: TypeAlias = tuple[_Window, _Entry, "weakref.ref[asyncio.Task[Any]] | None"]
+_ADMITTED: contextvars.ContextVar[_Admitted | None] = contextvars.ContextVar(
     "hubassoc_ratelimit_admitted", default=None
 )
 
 
-def _mine(admitted: tuple[_Window, _Entry, object] | None, window: _Window) -> _Entry | None:
-    if admitted is None or admitted[0] is not window:
-        return None
+def _current_task() -> weakref.ref[asyncio.Task[Any]] | None:
     try:
         task = asyncio.current_task()
     except RuntimeError:
-        task = None
-    return admitted[1] if admitted[2] is task else None
+        return None
+    return weakref.ref(task) if task is not None else None
+
+
+def _mine(admitted: _Admitted | None, window: _Window) -> _Entry | None:
+    if admitted is None or admitted[0] is not window:
+        return None
+    task = _current_task()
+    owner = admitted[2]
+    if task is None or owner is None:
+        return admitted[1] if task is owner else None
+    return admitted[1] if owner() is task() else None
 
 
 class RateLimit:
@@ -245,8 +284,8 @@ class RateLimit:
     a request counts here from its send until ``interval`` after the latest moment it
     can have been admitted. The limiter also listens to HubSpot: each answer's
     ``X-HubSpot-RateLimit-Remaining`` shows requests other processes sent with the
-    same app (they are counted as used) and when the client's own requests left
-    HubSpot's window; after a 429 every request of the client waits out ``Retry-After``
+    same app (room is kept for as many, with a margin, while they go on) and when the
+    client's own requests left HubSpot's window; after a 429 every request of the client waits out ``Retry-After``
     (or the window).
 
     One instance may be shared by several clients in one process to share one budget.
@@ -301,7 +340,7 @@ class RateLimit:
             while True:
                 granted = window.admit(self._clock())
                 if isinstance(granted, _Entry):
-                    _ADMITTED.set((window, granted, asyncio.current_task()))
+                    _ADMITTED.set((window, granted, _current_task()))
                     return
                 changed.clear()
                 # An answer can free room before the computed time: feedback wakes us.
