@@ -95,7 +95,8 @@ async def _drive(
             )
         return page
 
-    def refill() -> None:
+    def refill() -> bool:
+        started = False
         while len(running) < limit and (chunk := plan.next_chunk()) is not None:
             call = transport.post(
                 chunk.path or plan.path,
@@ -106,6 +107,8 @@ async def _drive(
                 method=chunk.method,
             )
             running[asyncio.create_task(call, name=CHUNK_TASK_NAME)] = chunk
+            started = True
+        return started
 
     try:
         while True:
@@ -133,7 +136,17 @@ async def _drive(
             # was consumed cost a third more memory when streaming.
             outcomes = deque((task.result(), chunk) for task, chunk in finished)
             del finished
+            # Building a page of a thousand ids takes tens of ms, in which nothing else
+            # runs. So the freed places are filled first, and before each page the loop
+            # runs once: new calls get onto the wire, answers that came in meanwhile are
+            # read (a rate limiter dates each answer from then) and their calls' places
+            # refilled. Continuations these pages bring are started by the refill after
+            # each one.
+            pause = refill()
             while outcomes:
+                if pause:
+                    await asyncio.sleep(0)
+                pause = True
                 outcome, chunk = outcomes.popleft()
                 page, chunk_failed = _page(plan, chunk, outcome)
                 page = checked(page)
