@@ -498,6 +498,11 @@ class RedisStore:
                 pipe.expire(key, self.ttl)
             await pipe.execute()
 
+    async def stopped(self, job_id: str) -> str | None:
+        """Why the job was stopped, or None: one read, for a worker about to run a block."""
+        reason = await self.redis.get(self._key(job_id, "stop"))
+        return None if reason is None else _text(reason)
+
     async def stop(self, job_id: str, reason: str) -> None:
         """Mark the job stopped: blocks not yet started are not run until :meth:`resume`."""
         await self.redis.set(self._key(job_id, "stop"), reason, ex=self.ttl)

@@ -65,6 +65,8 @@ class RecordedRequest:
         status: HTTP status sent back; 0 when the connection was closed without a response.
         n_inputs: ``len(body["inputs"])`` when that is a list, else 0.
         authorization_present: Whether an ``Authorization`` header was sent.
+        arrived: When it arrived, in the emulator's event-loop clock (seconds): the
+            moment its rate limit counted it, to measure the rate a client achieved.
     """
 
     method: str
@@ -73,6 +75,7 @@ class RecordedRequest:
     status: int
     n_inputs: int
     authorization_present: bool
+    arrived: float = 0.0
 
 
 @attrs.define(slots=True)
@@ -380,6 +383,7 @@ class FakeHubSpot(_Seeding):
                 status=status,
                 n_inputs=n_inputs,
                 authorization_present="Authorization" in request.headers,
+                arrived=arrived,
             )
             self._sync.notify()
 
