@@ -57,8 +57,8 @@ _ADMISSION: contextvars.ContextVar[tuple[int, str] | None] = contextvars.Context
 # KEYS[4]: the waiters' leases, by the time after which a waiter that has not asked
 #          again is presumed gone.
 # ARGV: max_requests, interval in microseconds, window TTL in milliseconds, this
-#       request's unique member, lease grace in microseconds, and the time in
-#       microseconds ('' for Redis's own clock).
+#       request's unique member, lease grace in microseconds, the time in
+#       microseconds ('' for Redis's own clock), and the in-flight slack in microseconds.
 # Returns 0 when the request was counted, else the milliseconds to wait before asking again.
 _ACQUIRE = """
 if redis.replicate_commands then redis.replicate_commands() end
@@ -101,7 +101,10 @@ local free = max_requests - count
 local rank = redis.call('ZRANK', KEYS[3], member)
 local place = rank or redis.call('ZCARD', KEYS[3])
 if place < free then
-  redis.call('ZADD', KEYS[1], now, member)
+  -- Scored a little later than its start: if its answer never comes (its process was
+  -- killed), HubSpot may have counted it on arrival, after the start. The answer
+  -- re-scores it to the time of the answer.
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[7]), member)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   if rank then
     redis.call('ZREM', KEYS[3], member)
@@ -125,8 +128,8 @@ return wait_in_line(tonumber(turn[2]) + interval - now)
 
 # Same KEYS. ARGV: max_requests, interval in microseconds, key TTL in milliseconds,
 # retry_after in microseconds or -1, X-HubSpot-RateLimit-Remaining or -1, a unique
-# prefix, the member of the request this answer belongs to ('' when unknown), and the
-# time in microseconds ('' for Redis's own clock).
+# prefix, the member of the request this answer belongs to ('' when unknown), the
+# time in microseconds ('' for Redis's own clock), and the in-flight slack (as _ACQUIRE).
 # Returns the number of phantom entries added.
 _FEEDBACK = """
 if redis.replicate_commands then redis.replicate_commands() end
@@ -145,7 +148,7 @@ local remaining = tonumber(ARGV[5])
 local since = now - interval
 local admitted = ARGV[7] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[7])
 if admitted then
-  since = tonumber(admitted) - interval
+  since = tonumber(admitted) - tonumber(ARGV[9]) - interval
   redis.call('ZADD', KEYS[1], now, ARGV[7])
 end
 if retry_after >= 0 then
@@ -180,6 +183,11 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 0
 """
+
+#: The most an unanswered request is kept in the window beyond ``interval`` after its
+#: start (a quarter of the interval for short ones): a request whose process died before its
+#: answer may have reached HubSpot after it started, and HubSpot counts from arrival.
+_SLACK_MAX = 1.0
 
 #: How late a waiter may be to ask again before it loses its place in the queue.
 _LEASE_GRACE_US = 2_000_000
@@ -283,7 +291,9 @@ class RedisRateLimit:
         self._leave_keys = (queue, leases)
         self._interval_us = round(self.interval * 1_000_000)
         # Long enough for every entry to leave the window, so an abandoned window expires.
-        self._ttl_ms = math.ceil(self.interval * 1000) + 1000
+        # How much later than its start an unanswered request is kept in the window.
+        self._slack_us = round(min(self.interval / 4, _SLACK_MAX) * 1_000_000)
+        self._ttl_ms = math.ceil((self.interval + self._slack_us / 1e6) * 1000) + 1000
         self._errors: tuple[type[BaseException], ...] = (
             redis_errors.RedisError,
             OSError,
@@ -380,6 +390,7 @@ class RedisRateLimit:
             member or uuid.uuid4().hex,
             _LEASE_GRACE_US,
             self._script_now(),
+            self._slack_us,
         )
         return int(result)
 
@@ -427,6 +438,7 @@ class RedisRateLimit:
                 uuid.uuid4().hex,
                 member,
                 self._script_now(),
+                self._slack_us,
             )
         )
 

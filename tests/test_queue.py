@@ -7,6 +7,7 @@ the test's event loop, so the emulators serve while the test waits for the jobs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -127,6 +128,22 @@ def read_lines(lines: list[str]) -> dict[str, list[str]]:
     return got
 
 
+async def wait(fleet: Fleet, job: hubassoc.Job, portal: str) -> hubassoc.JobSummary:
+    """``fleet.wait``, failing with each unfinished block's task as SAQ has it."""
+    try:
+        async with asyncio.timeout(100):
+            return await fleet.wait(job, portal, poll=0.2)
+    except TimeoutError:
+        state = await fleet.state(job, portal)
+        job_id = fleet.job_id(job, portal)
+        tasks = []
+        for index in range(job.blocks):
+            if index not in state.done:
+                task = await fleet.queue(portal).job(f"{job_id}#{index}")
+                tasks.append(task.info() if task is not None else f"block {index}: no task")
+        raise AssertionError(f"{job_id} did not finish: {tasks}") from None
+
+
 async def collect(fleet: Fleet, job_id: str) -> list[str]:
     return [line async for line in fleet.store.lines(job_id)]
 
@@ -175,7 +192,7 @@ async def test_two_portals_two_workers_one_killed(
 
         for name, pair in jobs.items():
             for job in pair:
-                summary = await fleet.wait(job, name, poll=0.2)
+                summary = await wait(fleet, job, name)
                 assert summary.ran == job.blocks, (name, job)
                 assert summary.failed == 0
     finally:

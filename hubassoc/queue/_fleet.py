@@ -240,13 +240,19 @@ class Fleet:
         return opened[0]
 
     @staticmethod
-    async def _heartbeat_loop(task: Any) -> None:
+    async def _beat(task: Any, done: asyncio.Event) -> None:
         # The period is the task's own (set when it was submitted), three beats to it,
-        # so one slow Redis round trip is not taken for a death.
-        while True:
-            await asyncio.sleep(max(task.heartbeat, 1) / 3)
+        # so one slow Redis round trip is not taken for a death. The loop ends on
+        # ``done`` rather than on cancellation: a cancel arriving inside redis-py's
+        # command can be swallowed, and the block would then wait for it forever.
+        period = max(task.heartbeat, 1) / 3
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), period)
+                return
             with contextlib.suppress(Exception):
-                await task.update()
+                async with asyncio.timeout(period):
+                    await task.update()
 
     async def _run(
         self,
@@ -266,24 +272,33 @@ class Fleet:
             return {"skipped": "stopped", "reason": state}
         if await self.store.is_done(job_id, index):
             return {"skipped": "done"}
-        client = await self._client(portal)
-        beat = asyncio.create_task(self._heartbeat_loop(ctx["job"]))
+        task = ctx["job"]
+        done = asyncio.Event()
+        beat = asyncio.create_task(self._beat(task, done))
         try:
+            client = await self._client(portal)
             result = await run_block(
                 client, operation, from_type, to_type, index, from_json(operation, inputs)
             )
+            await self.store.commit(job_id, result)
         except APIError as exc:
             # Retrying cannot help (the DAILY limit, a revoked token): stop the job, not
             # the worker, and not the other portals.
-            reason = f"{type(exc).__name__}: {exc}"
+            policy = getattr(exc, "policy_name", None)
+            reason = f"{type(exc).__name__}{f' {policy}' if policy else ''}: {exc}"
             logger.warning("hubassoc job %s stopped on portal %s: %s", job_id, portal, reason)
             await self.store.stop(job_id, reason)
             return {"stopped": reason}
+        except Exception as exc:
+            if task.attempts >= task.retries:
+                # SAQ gives up on the block now: say so in the store, so that waiting
+                # for the job ends instead of waiting for a block that will never come.
+                reason = f"block {index} failed {task.attempts} times: {type(exc).__name__}: {exc}"
+                await self.store.stop(job_id, reason)
+            raise
         finally:
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
-        await self.store.commit(job_id, result)
+            done.set()
+            await beat
         return {"lines": len(result.lines), "failed": len(result.failed)}
 
     def worker(self, portal: str, *, concurrency: int = 4, sweep: int = 10) -> Worker[Context]:
