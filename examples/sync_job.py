@@ -9,10 +9,11 @@ or against HubSpot, with your own ids (one a line)::
 
     HUBSPOT_ACCESS_TOKEN=pat-... python examples/sync_job.py contact_ids.txt out.jsonl
 
-Streaming gives one item per from-id *per page*: a contact with more associations than
-one page holds gets one line per page here. ``await client.read(...)`` (or the
-``hubassoc read`` command) merges the pages instead. For a job that must survive being
-stopped and restarted, use ``hubassoc read --checkpoint``.
+``op.completed()`` yields one whole read per contact as soon as its last page is in (so
+a contact with several pages of companies is still one line), holding only the contacts
+still being read; ``async for item in op`` would give one item per contact *per page*.
+For a job that must survive being stopped and restarted, use ``hubassoc.Job`` (or
+``hubassoc read --checkpoint``): see docs/jobs.md.
 """
 
 from __future__ import annotations
@@ -61,21 +62,22 @@ class ProgressPrinter:
 
 
 async def sync(ids: Sequence[str], out: TextIO) -> list[str]:
-    """Stream every page into ``out``; return the ids that failed."""
+    """Write each contact's companies to ``out`` as soon as they are all in; return failed ids."""
     base_url = os.environ.get("HUBSPOT_BASE_URL", "https://api.hubapi.com")
-    lines = without = 0
+    lines = 0
     failed: list[str] = []
+
+    def note(error: hubassoc.BatchError) -> None:
+        failed.extend(error.ids)
+
     async with hubassoc.Client(base_url=base_url, on_progress=ProgressPrinter()) as client:
-        async for page in client.read("contacts", "companies", ids).pages():
-            for item in page.results:
-                record = {"from": {"id": item.from_id}, "to": item.to_ids}
-                out.write(json.dumps(record) + "\n")
-                lines += 1
-            without += len(page.ids_without_associations)
-            failed.extend(page.failed_ids)
+        async for read in client.read("contacts", "companies", ids).completed(on_error=note):
+            out.write(json.dumps({"from": {"id": read.from_id}, "to": read.to_ids}) + "\n")
+            lines += 1
+    failed = list(dict.fromkeys(failed))
     print(
         f"read {len(ids):,} contacts: {lines:,} lines written to {out.name}, "
-        f"{without:,} without companies, {len(failed):,} failed"
+        f"{len(ids) - lines - len(failed):,} without companies, {len(failed):,} failed"
     )
     return failed
 

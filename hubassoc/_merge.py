@@ -191,3 +191,44 @@ def _pick(fn: Any, current: datetime | None, new: datetime | None) -> datetime |
         return new
     result: datetime = fn(current, new)
     return result
+
+
+class Completer:
+    """Pages in, whole reads out: one :class:`AssociationRead` per from-id once it is complete.
+
+    ``add`` takes each page with the ids whose last page it was (from the plan) and
+    returns the reads those ids complete, every page of each merged. Only ids still
+    being read are held, so memory is bounded by the ids in flight. An id named by a
+    failure is not handed out (its read is incomplete); the failure is kept in
+    :attr:`errors`. ``record`` is set for one record's list, whose pages hold objects.
+    """
+
+    def __init__(self, record: str | None = None) -> None:
+        self._record = record
+        self._parts: dict[str, list[AssociationRead]] = {}
+        self._failed: set[str] = set()
+        self.errors: list[BatchError] = []
+
+    def add(self, page: BatchResult[Any], closed: Sequence[str]) -> list[AssociationRead]:
+        """Hold ``page``'s items and return the reads of ``closed`` ids with any."""
+        parts = self._parts
+        if self._record is not None:
+            if page.results:
+                objects = cast("list[AssociatedObject]", page.results)
+                parts.setdefault(self._record, []).append(AssociationRead(self._record, objects))
+        else:
+            for item in cast("list[AssociationRead]", page.results):
+                held = parts.get(item.from_id)
+                if held is None:
+                    parts[item.from_id] = [item]
+                else:
+                    held.append(item)
+        for error in page.failures:
+            self.errors.append(error)
+            self._failed.update(error.ids)
+        ready: list[AssociationRead] = []
+        for from_id in closed:
+            read = parts.pop(from_id, None)
+            if read is not None and from_id not in self._failed:
+                ready.append(joined(read))
+        return ready

@@ -14,15 +14,16 @@ import logging
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Sequence
 from contextlib import aclosing
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 import attrs
 
 from ._batch import Chunk, Plan
 from ._classify import ChunkFailure, Retry, Success
-from ._exceptions import APIError
-from ._merge import Merger
-from ._models import BatchError, BatchResult, BatchStatus, Progress
+from ._exceptions import APIError, BatchErrors
+from ._merge import Completer, Merger
+from ._models import AssociationRead, BatchError, BatchResult, BatchStatus, Progress
+from ._reading import RecordPlan
 from ._transport import CallOutcome, CallStats, Transport
 from ._wire import ResponseShapeError
 
@@ -171,6 +172,13 @@ async def _drive(
             await asyncio.gather(*running, return_exceptions=True)
 
 
+@runtime_checkable
+class _Closing(Protocol):
+    """A plan that says which ids its last call finished (batch read, one record's list)."""
+
+    def take_closed(self) -> list[str]: ...
+
+
 def _unfinished(plan: Plan[Any], chunks: Sequence[Chunk]) -> list[Any]:
     """Inputs of ``chunks`` and the plan's pending ones, each once, in a stable order."""
     seen: dict[Any, None] = {}
@@ -250,6 +258,56 @@ class BatchOperation(Generic[T]):
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
+
+    def completed(
+        self, *, on_error: Callable[[BatchError], object] | None = None
+    ) -> AsyncGenerator[AssociationRead, None]:
+        """Stream one whole :class:`AssociationRead` per from-id, once its last page is in.
+
+        For ``client.read`` and ``client.associations.list``: every page of an id merged
+        into one read, handed out as soon as the id needs no more calls, while the rest
+        are still being read. Only ids in progress are held. Ids without associations
+        yield nothing. An id named by a failure is not yielded (its read is not whole);
+        each failure goes to ``on_error`` as it comes, or, without ``on_error``, all of
+        them are raised together as :class:`hubassoc.BatchErrors` once the stream ends.
+
+        Example::
+
+            async for read in client.read("contacts", "companies", ids).completed():
+                save(read.from_id, read.to_ids)   # every page of this contact
+        """
+        plan = self._make_plan()
+        made: object = plan
+        if not isinstance(made, _Closing):
+            raise TypeError(f"{self._name} has no per-id reads to complete; iterate it instead")
+        record = made.from_id if isinstance(made, RecordPlan) else None
+        return self._complete(plan, Completer(record), on_error)
+
+    async def _complete(
+        self,
+        plan: Plan[T],
+        completer: Completer,
+        on_error: Callable[[BatchError], object] | None,
+    ) -> AsyncGenerator[AssociationRead, None]:
+        closing = cast(_Closing, plan)
+        pages = _drive(
+            plan,
+            self._transport,
+            name=self._name,
+            timeout=self._timeout,
+            on_progress=self._on_progress,
+        )
+        reported = 0
+        async with aclosing(pages):
+            async for page in pages:
+                for read in completer.add(page, closing.take_closed()):
+                    yield read
+                if on_error is not None:
+                    for error in completer.errors[reported:]:
+                        on_error(error)
+                    reported = len(completer.errors)
+        if on_error is None and completer.errors:
+            raise BatchErrors(completer.errors)
 
     async def _collect(self) -> BatchResult[T]:
         merger: Merger[T] = Merger(self._order, objects=self._objects)

@@ -86,6 +86,12 @@ class ReadPlan:
         self._fresh: deque[str] = deque(ids)
         self._continuations: deque[tuple[str, str]] = deque()
         self._open: dict[str, _Open] = {}
+        self._closed: list[str] = []
+
+    def take_closed(self) -> list[str]:
+        """Ids whose last page came in (or whose read ended) since the last call."""
+        closed, self._closed = self._closed, []
+        return closed
 
     def next_chunk(self) -> Chunk | None:
         """Take continuations first, then fresh ids, up to the chunk size."""
@@ -176,13 +182,16 @@ class ReadPlan:
                 read = _news(state.seen, cast(AssociationRead, read))
             if read is not None:
                 kept.append(read)
+        closed = self._closed
         for from_id in asked_ids:
             state = open_.get(from_id)
             if state is None:
                 self.finished += 1
+                closed.append(from_id)
             elif state.outstanding <= 0:
                 del open_[from_id]
                 self.finished += 1
+                closed.append(from_id)
 
         unanswered = [i for i in asked_ids if i not in answered]
         if unanswered:
@@ -220,6 +229,7 @@ class ReadPlan:
                     continue  # another cursor of this id is still to be read
                 del self._open[from_id]
             self.finished += 1
+            self._closed.append(from_id)
         return _failed_page(error)
 
 
@@ -306,7 +316,20 @@ class RecordPlan:
         self._after: str | None = None
         self._ready = True
         self._sent: set[str] = set()
+        self._sent_closed: set[str] = set()
         self._seen: dict[str, tuple[AssociationType, ...]] = {}
+
+    @property
+    def from_id(self) -> str:
+        """The record whose associations are read."""
+        return self._from_id
+
+    def take_closed(self) -> list[str]:
+        """The record, once, when its read has ended (last page in, or failed)."""
+        if self.finished and self._from_id not in self._sent_closed:
+            self._sent_closed.add(self._from_id)
+            return [self._from_id]
+        return []
 
     def next_chunk(self) -> Chunk | None:
         """The next page's request, once the previous page has been answered."""
