@@ -38,15 +38,15 @@ class RedisServer:
         """Where clients connect."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
-        """Start it, or skip the test when redis-server is not installed."""
+    def start(self, port: int | None = None) -> None:
+        """Start it (on ``port``, else a free one), or skip when redis-server is not installed."""
         if REDIS_SERVER is None:
             pytest.skip(
                 "redis-server is not installed (`make test` and .ci/run install it with apt-get)"
             )
         # A port picked free can be taken before redis binds it; pick again then.
         for _ in range(5):
-            self.port = free_port()
+            self.port = port or free_port()
             self.proc = subprocess.Popen(
                 [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", *_NO_PERSISTENCE],
                 stdout=subprocess.DEVNULL,

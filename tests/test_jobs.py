@@ -10,7 +10,6 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from hubassoc import BlockResult, FileStore, Job, RedisStore, StoreError
 from hubassoc.testing import FakeHubSpot
 
 from ._job_process import make_job
-from ._servers import RedisServer
 from .conftest import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -325,21 +323,6 @@ async def test_a_job_killed_by_sigkill_resumes_without_redoing_a_finished_block(
 
 
 # ---------------------------------------------------------------------------- RedisStore
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def redis_client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis(port=redis_server.port)
-    yield client
-    await client.aclose()
 
 
 async def test_a_redis_store_keeps_each_block_once_in_block_order(

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,21 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER = ROOT / "examples" / "fleet" / "worker.py"
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def redis(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 class Workers:
@@ -149,7 +133,7 @@ async def collect(fleet: Fleet, job_id: str) -> list[str]:
 
 
 async def test_two_portals_two_workers_one_killed(
-    tmp_path: Path, redis_server: RedisServer, redis: aioredis.Redis
+    tmp_path: Path, redis_server: RedisServer, redis_client: aioredis.Redis
 ) -> None:
     # Portal "east" allows 20 requests a second, "west" 10: a 50,000-id read and a
     # 20,000-pair associate are split between them, the bigger share on the faster one.
@@ -162,7 +146,7 @@ async def test_two_portals_two_workers_one_killed(
         portals_file(tmp_path, {n: (h, *limits[n]) for n, h in hubs.items()}), redis_server.url
     )
     portals = {n: Portal(n, token=f"token-{n}", base_url=h.url) for n, h in hubs.items()}
-    fleet = Fleet(redis, portals, heartbeat=2)
+    fleet = Fleet(redis_client, portals, heartbeat=2)
     try:
         jobs: dict[str, tuple[hubassoc.Job, hubassoc.Job]] = {}
         graphs = {}
@@ -230,7 +214,7 @@ async def test_two_portals_two_workers_one_killed(
 
 
 async def test_daily_stop_on_one_portal_leaves_the_other(
-    tmp_path: Path, redis_server: RedisServer, redis: aioredis.Redis
+    tmp_path: Path, redis_server: RedisServer, redis_client: aioredis.Redis
 ) -> None:
     hubs = {
         "spent": FakeHubSpot(rate_limit=(50, 1.0), daily_limit=3),
@@ -243,7 +227,7 @@ async def test_daily_stop_on_one_portal_leaves_the_other(
         portals_file(tmp_path, {n: (h, 50, 1.0) for n, h in hubs.items()}), redis_server.url
     )
     portals = {n: Portal(n, token=f"token-{n}", base_url=h.url) for n, h in hubs.items()}
-    fleet = Fleet(redis, portals, heartbeat=2)
+    fleet = Fleet(redis_client, portals, heartbeat=2)
     job = hubassoc.Job.read("contacts", "companies", range(1, 2001), block_size=100)
     try:
         for name in hubs:

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import json
 import logging
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,83 +25,10 @@ from hubassoc import RateLimit, RedisRateLimit
 from hubassoc._classify import RateLimitInfo
 from hubassoc.testing import FakeHubSpot
 
+from ._servers import RedisServer, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "pat-na1-redis-test-token"
-REDIS_SERVER = shutil.which("redis-server")
-_NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
-
-
-class RedisServer:
-    """A throwaway ``redis-server`` on a free loopback port, without persistence."""
-
-    def __init__(self) -> None:
-        self.port = 0
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, port: int | None = None) -> None:
-        if REDIS_SERVER is None:
-            pytest.skip(
-                "redis-server is not installed (`make test` and .ci/run install it with apt-get)"
-            )
-        # A port picked free can be taken before redis binds it; pick again then.
-        for _ in range(5):
-            self.port = port or _free_port()
-            self.proc = subprocess.Popen(
-                [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", *_NO_PERSISTENCE],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            if self._wait_for_ping():
-                return
-            self.stop()
-        raise RuntimeError("redis-server did not start")
-
-    def _wait_for_ping(self, deadline: float = 10.0) -> bool:
-        assert self.proc is not None
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as sock,
-            ):
-                sock.sendall(b"PING\r\n")
-                if sock.recv(64).startswith(b"+PONG"):
-                    return True
-            try:
-                # Pauses between attempts and notices a server that exited (port taken).
-                self.proc.wait(timeout=0.02)
-                return False
-            except subprocess.TimeoutExpired:
-                pass
-        return False
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def redis_client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis(port=redis_server.port)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -437,7 +359,7 @@ async def test_redis_killed_mid_job_falls_back_to_local_pacing(
 async def test_unreachable_redis_paces_locally_and_warns_once(
     key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    redis = aioredis.Redis(port=_free_port())  # nothing listens there
+    redis = aioredis.Redis(port=free_port())  # nothing listens there
     try:
         limit = RedisRateLimit(redis, key=key, max_requests=3, interval=0.3)
         loop = asyncio.get_running_loop()
