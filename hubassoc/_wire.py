@@ -486,7 +486,11 @@ def _parse(
     return page, after
 
 
-_ABSENT_KEYS = frozenset({"status", "category", "subCategory", "message", "context"})
+_ABSENT_KEYS = frozenset(
+    {"status", "category", "subCategory", "message", "context", "errors", "links"}
+)
+_EMPTY_LIST: list[Any] = []
+_EMPTY_DICT: dict[str, Any] = {}
 _ContextRest = tuple[tuple[str, tuple[str, ...]], ...]
 
 
@@ -517,6 +521,9 @@ def _read_errors(raw: Any, asked: Mapping[str, str]) -> tuple[list[BatchError], 
             or len(ids) != 1
             or type(from_id := ids[0]) is not str
             or not keys_ok(e)
+            # HubSpot's error schema has these two; empty, they rebuild as the defaults.
+            or e.get("errors", _EMPTY_LIST) != _EMPTY_LIST
+            or e.get("links", _EMPTY_DICT) != _EMPTY_DICT
         ):
             errors.append(converter.structure(e, BatchError))
             continue

@@ -1,0 +1,52 @@
+"""The read path's costs that the benchmark relies on, counted (never timed)."""
+
+from __future__ import annotations
+
+import aiohttp
+
+import hubassoc
+from hubassoc._models import BatchError
+from hubassoc._wire import converter, parse_read_page
+from hubassoc.testing import FakeHubSpot
+
+from .conftest import TOKEN
+
+
+async def test_no_associations_errors_as_the_emulator_sends_them_are_held_compactly(
+    hub: FakeHubSpot,
+) -> None:
+    # The emulator's errors carry HubSpot's full error schema (empty "errors" and
+    # "links"); they must still take the compact form, and rebuild exactly.
+    ids = [str(i) for i in range(1, 51)]
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            hub.url + "/crm/v4/associations/contacts/companies/batch/read",
+            json={"inputs": [{"id": i} for i in ids]},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        raw = await response.json()
+    assert all("errors" in e and "links" in e for e in raw["errors"])
+    page, _ = parse_read_page(raw)
+    assert page._errors == []
+    assert page.num_errors == 50
+    assert page.errors == [converter.structure(e, BatchError) for e in raw["errors"]]
+    async with hubassoc.Client(TOKEN, base_url=hub.url, rate_limit=None) as client:
+        result = await client.read("contacts", "companies", ids)
+    assert result.ids_without_associations == ids
+    assert result.errors == page.errors
+
+
+def test_an_error_with_details_or_links_is_not_held_compactly() -> None:
+    base = {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+        "message": "No company is associated with contact 5.",
+        "context": {"fromObjectId": ["5"]},
+    }
+    detailed = {**base, "errors": [{"message": "why"}], "links": {"docs": "https://x"}}
+    page, _ = parse_read_page({"status": "COMPLETE", "results": [], "errors": [detailed]})
+    assert len(page._errors) == 1
+    assert page.errors == [converter.structure(detailed, BatchError)]
+    assert page.errors[0].links == {"docs": "https://x"}
+    assert page.ids_without_associations == ["5"]
