@@ -358,6 +358,15 @@ class _Absent:
             group.append(from_id)
         self._built = None
 
+    def add_all(self, shape: _AbsentShape, from_ids: list[str]) -> None:
+        """Add ``from_ids`` (taken over, not copied) to ``shape``'s group."""
+        group = self._groups.get(shape)
+        if group is None:
+            self._groups[shape] = from_ids
+        else:
+            group.extend(from_ids)
+        self._built = None
+
     def extend(self, other: _Absent) -> None:
         for shape, ids in other._groups.items():
             group = self._groups.get(shape)

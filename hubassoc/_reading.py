@@ -83,7 +83,9 @@ class ReadPlan:
         self.finished = 0
         self._chunk_size = chunk_size
         self._max_pages = max_pages
-        self._fresh: deque[str] = deque(ids)
+        # Fresh ids are taken by position, a chunk at a time, not popped one by one.
+        self._ids = ids
+        self._next = 0
         self._continuations: deque[tuple[str, str]] = deque()
         self._open: dict[str, _Open] = {}
         self._closed: list[str] = []
@@ -109,18 +111,29 @@ class ReadPlan:
             inputs.append({"id": from_id, "after": after})
             ids.append(from_id)
         continuations.extendleft(reversed(later))
-        while self._fresh and len(inputs) < self._chunk_size:
-            from_id = self._fresh.popleft()
-            inputs.append({"id": from_id})
-            ids.append(from_id)
-        if not inputs:
+        start = self._next
+        fresh = list(self._ids[start : start + self._chunk_size - len(inputs)])
+        self._next = start + len(fresh)
+        if not inputs and not fresh:
             return None
-        return Chunk(dumps({"inputs": inputs}), len(inputs), {"ids": ids}, inputs=ids)
+        parts: list[bytes] = []
+        if inputs:
+            parts.append(dumps(inputs)[1:-1])
+        if fresh:
+            ids.extend(fresh)
+            joined_ids = "".join(fresh)
+            if joined_ids.isdigit() and joined_ids.isascii():
+                # Digit strings need no escaping: the same bytes dumps() would give.
+                parts.append(('{"id":"' + '"},{"id":"'.join(fresh) + '"}').encode())
+            else:
+                parts.append(dumps([{"id": from_id} for from_id in fresh])[1:-1])
+        body = b'{"inputs":[' + b",".join(parts) + b"]}"
+        return Chunk(body, len(ids), {"ids": ids}, inputs=ids)
 
     def pending(self) -> list[str]:
         """Ids waiting for their next page, then ids not read yet."""
         waiting = dict.fromkeys(from_id for from_id, _ in self._continuations)
-        return list(waiting) + list(self._fresh)
+        return list(waiting) + list(self._ids[self._next :])
 
     def complete(self, chunk: Chunk, raw: Any) -> BatchResult[AssociationRead]:
         """Check a page, queue every new cursor of every asked id, and account for each id."""
@@ -150,11 +163,12 @@ class ReadPlan:
             answered.update(absent.ids())
 
         open_ = self._open
-        for from_id in asked_ids:
-            state = open_.get(from_id)
-            if state is not None:
-                state.outstanding -= 1
-                state.pages += 1
+        if open_:  # no id of the read has a second page yet: nothing to account
+            for from_id in asked_ids:
+                state = open_.get(from_id)
+                if state is not None:
+                    state.outstanding -= 1
+                    state.pages += 1
         repeated: list[str] = []
         too_many: list[str] = []
         for from_id, after in cursors:
@@ -183,15 +197,19 @@ class ReadPlan:
             if read is not None:
                 kept.append(read)
         closed = self._closed
-        for from_id in asked_ids:
-            state = open_.get(from_id)
-            if state is None:
-                self.finished += 1
-                closed.append(from_id)
-            elif state.outstanding <= 0:
-                del open_[from_id]
-                self.finished += 1
-                closed.append(from_id)
+        if not open_:  # every id of this page is done with it
+            self.finished += len(asked_ids)
+            closed.extend(asked_ids)
+        else:
+            for from_id in asked_ids:
+                state = open_.get(from_id)
+                if state is None:
+                    self.finished += 1
+                    closed.append(from_id)
+                elif state.outstanding <= 0:
+                    del open_[from_id]
+                    self.finished += 1
+                    closed.append(from_id)
 
         unanswered = [i for i in asked_ids if i not in answered]
         if unanswered:

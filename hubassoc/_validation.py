@@ -15,6 +15,7 @@ from ._models import AssociationCategory, AssociationSpec
 
 _OBJECT_TYPE = re.compile(r"[A-Za-z0-9_-]+")
 Pair = tuple[str, str]
+_STR = {str}
 
 
 def object_type(value: Any, role: str) -> str:
@@ -60,7 +61,18 @@ def _iterable(value: Any, what: str) -> Iterable[Any]:
 
 def ids(values: Any) -> list[str]:
     """Validate ids; duplicates are dropped, first occurrence wins."""
-    out = [object_id(v, f"ids[{i}]") for i, v in enumerate(_iterable(values, "ids"))]
+    items = _iterable(values, "ids")
+    # The usual input, a list of digit strings, checked in a few passes in C: a string
+    # of ASCII digits is its own valid form (nothing to strip, not blank).
+    if (
+        (type(items) is list or type(items) is tuple)
+        and set(map(type, items)) == _STR
+        and "" not in items
+    ):
+        joined = "".join(items)
+        if joined.isdigit() and joined.isascii():
+            return list(dict.fromkeys(items))
+    out = [object_id(v, f"ids[{i}]") for i, v in enumerate(items)]
     return list(dict.fromkeys(out))
 
 

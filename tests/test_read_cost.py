@@ -50,3 +50,43 @@ def test_an_error_with_details_or_links_is_not_held_compactly() -> None:
     assert page.errors == [converter.structure(detailed, BatchError)]
     assert page.errors[0].links == {"docs": "https://x"}
     assert page.ids_without_associations == ["5"]
+
+
+def _no_assoc(from_id: object, **changes: object) -> dict[str, object]:
+    error: dict[str, object] = {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+        "message": f"No company is associated with contact {from_id}.",
+        "context": {"fromObjectId": [from_id], "toObjectType": ["company"]},
+        "errors": [],
+        "links": {},
+    }
+    error.update(changes)
+    return error
+
+
+def test_errors_unlike_their_neighbours_keep_their_meaning() -> None:
+    raw_errors = [
+        _no_assoc("1"),
+        _no_assoc("2"),
+        _no_assoc("3", context={"fromObjectId": "3", "toObjectType": ["company"]}),
+        _no_assoc("4", context={"fromObjectId": ["4", "5"], "toObjectType": ["company"]}),
+        _no_assoc(6),
+        _no_assoc("7", extra="x"),
+        _no_assoc("8", message="No deal is associated with contact 8."),
+        _no_assoc("9", context={"fromObjectId": ["9"], "toObjectType": "company"}),
+        _no_assoc("10", status=1),
+        _no_assoc("11", errors=[{}]),
+        _no_assoc("12"),
+        ["not", "an", "error"],
+        _no_assoc("13", subCategory="OTHER"),
+    ]
+    page, _ = parse_read_page({"status": "COMPLETE", "results": [], "errors": raw_errors})
+    expected = [converter.structure(e, BatchError) for e in raw_errors if isinstance(e, dict)]
+    assert sorted(map(repr, page.errors)) == sorted(map(repr, expected))
+    assert sorted(page.ids_without_associations) == sorted(
+        ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"]
+    )
+    # Only the errors alike but for the id are held compactly.
+    assert len(page._errors) == 8
