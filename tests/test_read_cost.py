@@ -90,3 +90,36 @@ def test_errors_unlike_their_neighbours_keep_their_meaning() -> None:
     )
     # Only the errors alike but for the id are held compactly.
     assert len(page._errors) == 8
+
+
+def _result(from_id: str, to_ids: list[int], type_id: int = 279) -> dict[str, object]:
+    kinds = [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]
+    return {
+        "from": {"id": from_id},
+        "to": [{"toObjectId": t, "associationTypes": kinds} for t in to_ids],
+    }
+
+
+def test_a_usual_page_parses_at_once_as_result_by_result_and_keeps_the_asked_strings() -> None:
+    results = [_result(str(i), [1000 + i, 2000 + i]) for i in range(1, 30)]
+    results[3]["paging"] = {"next": {"after": "abc%3D"}}
+    raw = {"status": "COMPLETE", "results": results}
+    asked_ids = [str(i) for i in range(1, 30)]
+    asked = dict(zip(asked_ids, asked_ids, strict=True))
+    page, cursors = parse_read_page(raw, asked)
+    assert [r.from_id for r in page.results] == asked_ids
+    assert all(r.from_id is a for r, a in zip(page.results, asked_ids, strict=True))
+    assert [r.to for r in page.results] == [
+        converter.structure(r, hubassoc.AssociationRead).to for r in results
+    ]
+    assert cursors == [("4", "abc%3D")]
+    # Pages it does not fit (types that differ, an id that is not a record id) give the
+    # same results, or withhold what cannot be believed, one result at a time.
+    mixed = [*results[:2], _result("40", [5], type_id=1)]
+    page, _ = parse_read_page({"status": "COMPLETE", "results": mixed})
+    assert [len(r) for r in page.results] == [2, 2, 1]
+    assert page.results[2].to[0].association_types[0].type_id == 1
+    bad = [*results[:2], _result("41", [-5])]
+    page, _ = parse_read_page({"status": "COMPLETE", "results": bad})
+    assert [r.from_id for r in page.results] == ["1", "2"]
+    assert page.failed_ids == ["41"]
