@@ -5,7 +5,9 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from itertools import repeat
+from operator import attrgetter, is_not
 from typing import Any, Generic, TypeVar, cast
 
 from ._models import (
@@ -22,6 +24,8 @@ from ._models import (
 )
 
 T = TypeVar("T")
+_FROM_ID = attrgetter("from_id")
+_NOT_NONE = partial(is_not, None)
 
 
 def unite(objects: list[AssociatedObject]) -> list[AssociatedObject]:
@@ -124,8 +128,10 @@ class Merger(Generic[T]):
         # With an order (batch read), items merge per from-id and come out in that order.
         self._order = order
         self._objects = objects
-        # Batch read: each from-id's pages, joined when the result is taken.
-        self._by_from: dict[str, list[AssociationRead]] = {}
+        # Batch read: each from-id's first page, and all pages of the few ids with more
+        # (joined when the result is taken): most ids have one, and need no list.
+        self._by_from: dict[str, AssociationRead] = {}
+        self._more: dict[str, list[AssociationRead]] = {}
         self._results: list[T] = []
         # One record's list: where each to-id is in the results.
         self._index: dict[str, int] = {}
@@ -141,12 +147,21 @@ class Merger(Generic[T]):
         """Fold one page in."""
         if self._order is not None:
             by_from = self._by_from
-            for item in page.results:
-                known = by_from.get(item.from_id)
-                if known is None:
-                    by_from[item.from_id] = [item]
-                else:
-                    known.append(item)
+            items = cast("list[AssociationRead]", page.results)
+            fresh = dict(zip(map(_FROM_ID, items), items, strict=True))
+            if len(fresh) == len(items) and by_from.keys().isdisjoint(fresh):
+                by_from.update(fresh)  # the usual page: ids not seen before, each once
+            else:
+                more = self._more
+                for item in items:
+                    from_id = item.from_id
+                    first = by_from.get(from_id)
+                    if first is None:
+                        by_from[from_id] = item
+                    elif (parts := more.get(from_id)) is None:
+                        more[from_id] = [first, item]
+                    else:
+                        parts.append(item)
         elif self._objects:
             # One record's pages: each to-object once, its types united.
             _fold(cast(list[AssociatedObject], self._results), self._index, page.results)
@@ -168,8 +183,10 @@ class Merger(Generic[T]):
         results: list[Any]
         if self._order is not None:
             by_from = self._by_from
+            if self._more:
+                by_from = {**by_from, **{f: joined(p) for f, p in self._more.items()}}
             # The plan keeps only asked ids, so every merged id is in the order.
-            results = [joined(by_from[f]) for f in self._order if f in by_from]
+            results = list(filter(_NOT_NONE, map(by_from.get, self._order)))
         else:
             results = list(self._results)
         return BatchResult(

@@ -156,8 +156,11 @@ class AssociationRead:
     def to(self) -> list[AssociatedObject]:
         """The associated objects, in HubSpot's order (built on each access)."""
         ids = self._ids
-        strings = map(str, ids) if type(ids) is array else cast("list[str]", ids)
         types = self._types
+        if len(ids) == 1:  # common enough to skip setting up the iterators below
+            kind = types if type(types) is tuple else types[0]
+            return [_new_object((str(ids[0]), kind))]
+        strings = map(str, ids) if type(ids) is array else cast("list[str]", ids)
         kinds = repeat(types, len(ids)) if type(types) is tuple else types
         return list(map(_new_object, zip(strings, kinds, strict=True)))
 
