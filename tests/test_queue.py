@@ -135,9 +135,9 @@ async def collect(fleet: Fleet, job_id: str) -> list[str]:
 async def test_two_portals_two_workers_one_killed(
     tmp_path: Path, redis_server: RedisServer, redis_client: aioredis.Redis
 ) -> None:
-    # Portal "east" allows 20 requests a second, "west" 10: a 50,000-id read and a
+    # Portal "east" allows 16 requests a second, "west" 8: a 50,000-id read and a
     # 20,000-pair associate are split between them, the bigger share on the faster one.
-    limits = {"east": (20, 1.0), "west": (10, 1.0)}
+    limits = {"east": (16, 1.0), "west": (8, 1.0)}
     shares = {"east": (30_000, 12_000), "west": (20_000, 8_000)}
     hubs = {name: FakeHubSpot(rate_limit=limits[name]) for name in limits}
     for hub in hubs.values():
