@@ -18,7 +18,7 @@ from urllib.parse import quote
 import attrs
 
 from ._models import BatchError, BatchResult, BatchStatus
-from ._wire import parse_envelope
+from ._pages import parse_envelope
 
 T = TypeVar("T")
 

@@ -34,15 +34,8 @@ from ._models import (
     BatchStatus,
     _shared_types,
 )
-from ._wire import (
-    INVALID_RESULT,
-    ITEM_ERRORS,
-    ResponseShapeError,
-    converter,
-    dumps,
-    parse_read_page,
-    withheld,
-)
+from ._pages import INVALID_RESULT, parse_read_page, withheld
+from ._wire import ITEM_ERRORS, ResponseShapeError, converter, dumps
 
 
 @attrs.define(slots=True)

@@ -6,7 +6,8 @@ import aiohttp
 
 import hubassoc
 from hubassoc._models import BatchError
-from hubassoc._wire import converter, parse_read_page
+from hubassoc._pages import parse_read_page
+from hubassoc._wire import converter
 from hubassoc.testing import FakeHubSpot
 
 from .conftest import TOKEN

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from hubassoc import AssociationCategory, AssociationRead, BatchStatus, DefaultAssociation
+from hubassoc._pages import parse_envelope, parse_read_page
 from hubassoc._wire import (
     GC_PAUSE_MIN_BYTES,
     ResponseShapeError,
     dumps,
     loads,
-    parse_envelope,
-    parse_read_page,
     record_id,
     structure_context,
 )
