@@ -22,8 +22,8 @@ from typing import Any, Final
 import aiohttp
 import attrs
 
+from ._codec import JSON_DECODE_ERRORS, loads
 from ._exceptions import AuthenticationError, InvalidInputError
-from ._wire import JSON_DECODE_ERRORS, loads
 
 __all__ = ["OAuthToken", "TokenRefreshError"]
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import attrs
 
+from ._codec import JSON_DECODE_ERRORS, loads
 from ._exceptions import AuthenticationError, ForbiddenError, HubSpotError, RateLimitError
-from ._wire import JSON_DECODE_ERRORS, loads, structure_context
+from ._wire import structure_context
 
 # HubSpot asks for a pause and a retry on these (error-handling docs); 500 is usually
 # transient too. 522/523 mean "contact support" and are not retried.

@@ -13,6 +13,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any, TypeVar, cast
 
+from ._codec import gc_paused
 from ._models import (
     _ID_MARK,
     NO_ASSOCIATIONS_FOUND,
@@ -33,7 +34,6 @@ from ._wire import (
     _structure_datetime,
     _types_of,
     converter,
-    gc_paused,
     record_id,
 )
 

@@ -24,6 +24,7 @@ from ._batch import (
     _path,
     unasked_error,
 )
+from ._codec import dumps
 from ._merge import joined, unique, unite
 from ._models import (
     AssociatedObject,
@@ -35,7 +36,7 @@ from ._models import (
     _shared_types,
 )
 from ._pages import INVALID_RESULT, parse_read_page, withheld
-from ._wire import ITEM_ERRORS, ResponseShapeError, converter, dumps
+from ._wire import ITEM_ERRORS, ResponseShapeError, converter
 
 
 @attrs.define(slots=True)

@@ -10,12 +10,9 @@ on top of the per-result hooks here.
 
 from __future__ import annotations
 
-import gc
-import json
 import re
 from array import array
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -23,6 +20,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from ._codec import dumps
 from ._models import (
     AssociatedObject,
     AssociationCategory,
@@ -39,63 +37,6 @@ from ._models import (
 )
 
 T = TypeVar("T")
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while a large page is decoded or structured.
-
-    Why: a 1,000-id page is tens of thousands of fresh containers that cannot form
-    cycles. Collections triggered half-way through only promote them (and the results
-    kept so far) to older generations, and that promotion is what sets off full
-    collections of the whole heap, again and again as a large read grows: measured on a
-    20,000-id read (248,000 associations), 12 full collections took 0.8-1.1 s of 1.3-1.6 s
-    of client CPU; with this pause, 1 took 0.08 s. Reference counting still frees
-    everything as usual, and the collector runs normally right after.
-
-    The switch is process-wide, so it is only flipped by whoever found it on, and always
-    flipped back, even on an error; a caller that disabled the collector keeps it off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-#: Bodies at least this large are decoded with the collector paused (see gc_paused);
-#: below it the pause buys nothing measurable.
-GC_PAUSE_MIN_BYTES = 32 * 1024
-
-try:  # orjson is optional (`pip install hubassoc[speed]`): same results, less CPU.
-    import orjson
-
-    _decode: Callable[[bytes], Any] = orjson.loads
-
-    def dumps(obj: Any) -> bytes:
-        """Encode to JSON bytes."""
-        return orjson.dumps(obj)
-
-    JSON_DECODE_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, UnicodeDecodeError)
-except ImportError:  # pragma: no cover - exercised only without the extra
-    _decode = json.loads
-
-    def dumps(obj: Any) -> bytes:
-        """Encode to JSON bytes."""
-        return json.dumps(obj, separators=(",", ":")).encode()
-
-    JSON_DECODE_ERRORS = (json.JSONDecodeError, UnicodeDecodeError)
-
-
-def loads(data: bytes) -> Any:
-    """Decode JSON bytes; a large body is decoded with the collector paused."""
-    if len(data) < GC_PAUSE_MIN_BYTES:
-        return _decode(data)
-    with gc_paused():
-        return _decode(data)
 
 
 class ResponseShapeError(ValueError):

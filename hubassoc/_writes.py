@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ._batch import Chunk, _path, _split, _WritePlan, unasked_error
+from ._codec import dumps
 from ._models import (
     AssociationSpec,
     BatchError,
@@ -24,7 +25,6 @@ from ._models import (
     LimitConfiguration,
 )
 from ._validation import Pair, TypedPair
-from ._wire import dumps
 
 __all__ = [
     "ConfirmingPlan",

@@ -115,7 +115,7 @@ async def _read(asked: list[str], bodies: list[Any]) -> hubassoc.BatchResult[Any
     async with FakeHubSpot(token=TOKEN) as hub:
         hub.seed("contacts", "companies", {"1": ["7", "8"], "3": ["9"]})
         for body in bodies:
-            hub.fail_next(1, 200, body=hubassoc._wire.dumps(body), path_contains="batch/read")
+            hub.fail_next(1, 200, body=hubassoc._codec.dumps(body), path_contains="batch/read")
         async with _client(hub, max_pages_per_id=4) as client:
             return await asyncio.wait_for(client.read("contacts", "companies", asked), 60)
 
@@ -144,7 +144,7 @@ def test_any_read_answer_ends_invents_nothing_and_loses_nothing(
 
 async def _associate(sent: list[tuple[str, str]], body: Any) -> hubassoc.BatchResult[Any]:
     async with FakeHubSpot(token=TOKEN) as hub:
-        hub.fail_next(1, 200, body=hubassoc._wire.dumps(body), path_contains="associate")
+        hub.fail_next(1, 200, body=hubassoc._codec.dumps(body), path_contains="associate")
         async with _client(hub) as client:
             return await asyncio.wait_for(client.associate_default("contacts", "0-2", sent), 60)
 

@@ -8,15 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from hubassoc import AssociationCategory, AssociationRead, BatchStatus, DefaultAssociation
+from hubassoc._codec import GC_PAUSE_MIN_BYTES, dumps, loads
 from hubassoc._pages import parse_envelope, parse_read_page
-from hubassoc._wire import (
-    GC_PAUSE_MIN_BYTES,
-    ResponseShapeError,
-    dumps,
-    loads,
-    record_id,
-    structure_context,
-)
+from hubassoc._wire import ResponseShapeError, record_id, structure_context
 
 
 def _read_envelope(**extra: object) -> dict[str, object]:

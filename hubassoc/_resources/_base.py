@@ -8,11 +8,12 @@ from typing import Any, Protocol, TypeVar
 from .. import _validation as validate
 from .._batch import Plan
 from .._classify import Success
+from .._codec import dumps
 from .._exceptions import APIError, InvalidInputError
 from .._operation import BatchOperation, ProgressCallback
 from .._paths import Paths
 from .._transport import Transport
-from .._wire import ResponseShapeError, dumps
+from .._wire import ResponseShapeError
 
 T = TypeVar("T")
 
