@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import attrs
 
+from ._codec import loads
 from ._models import BatchError, BatchResult, BatchStatus
 from ._pages import parse_envelope
 
@@ -67,8 +68,13 @@ class Plan(Protocol[T]):
         """The next chunk to send, or None if nothing is ready (read may get more later)."""
         ...
 
+    def decode(self, body: bytes) -> Any:
+        """Decode a non-empty 2xx body for :meth:`complete`; raise one of
+        ``JSON_DECODE_ERRORS`` if it is not JSON."""
+        ...
+
     def complete(self, chunk: Chunk, raw: Any) -> BatchResult[T]:
-        """Turn a 2xx answer (parsed JSON, or None for no body) into a page."""
+        """Turn a 2xx answer (what :meth:`decode` gave, or None for no body) into a page."""
         ...
 
     def fail(self, chunk: Chunk, error: BatchError) -> BatchResult[T]:
@@ -111,6 +117,8 @@ def unasked_error(what: str, context: dict[str, list[str]]) -> BatchError:
 
 class _WritePlan(Generic[T]):
     """A fixed list of chunks, each sent once (after retries)."""
+
+    decode = staticmethod(loads)
 
     def __init__(self, path: str, chunks: list[Chunk], item_type: type[T]) -> None:
         self.path = path

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -188,14 +188,23 @@ def _message(body: ErrorBody, status: int) -> str:
     return body.message or f"HubSpot answered HTTP {status}"
 
 
-def classify(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
-    """Decide what one HTTP answer means. ``headers`` must be case-insensitive."""
+def classify(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    decode: Callable[[bytes], Any] = loads,
+) -> Outcome:
+    """Decide what one HTTP answer means. ``headers`` must be case-insensitive.
+
+    A 2xx body is decoded by ``decode`` (the plan's own, which may decode the endpoint's
+    usual answer into something other than plain JSON values).
+    """
     if 200 <= status < 300:
         # Any 2xx is success: HubSpot has changed 201 to 200 under live clients before.
         if not body.strip():
             return Success(None)
         try:
-            return Success(loads(body))
+            return Success(decode(body))
         except JSON_DECODE_ERRORS:
             return Retry(f"HTTP {status} with a body that is not valid JSON", status)
 

@@ -43,17 +43,19 @@ def gc_paused() -> Iterator[None]:
 #: below it the pause buys nothing measurable.
 GC_PAUSE_MIN_BYTES = 32 * 1024
 
-try:  # orjson is optional (`pip install hubassoc[speed]`): same results, less CPU.
-    import orjson
+try:  # msgspec is optional (`pip install hubassoc[speed]`): same results, less CPU.
+    import msgspec
 
-    _decode: Callable[[bytes], Any] = orjson.loads
+    _decode: Callable[[bytes], Any] = msgspec.json.Decoder().decode
+    _encode = msgspec.json.Encoder().encode
 
     def dumps(obj: Any) -> bytes:
         """Encode to JSON bytes."""
-        return orjson.dumps(obj)
+        return _encode(obj)
 
-    JSON_DECODE_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, UnicodeDecodeError)
-except ImportError:  # pragma: no cover - exercised only without the extra
+    #: What decoding a body that is not JSON raises.
+    JSON_DECODE_ERRORS: tuple[type[Exception], ...] = (msgspec.DecodeError, UnicodeDecodeError)
+except ImportError:  # pragma: no cover - tests/test_codec.py runs this in a subprocess
     _decode = json.loads
 
     def dumps(obj: Any) -> bytes:

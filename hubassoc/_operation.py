@@ -106,6 +106,7 @@ async def _drive(
                 timeout=timeout,
                 stats=stats,
                 method=chunk.method,
+                decode=plan.decode,
             )
             running[asyncio.create_task(call, name=CHUNK_TASK_NAME)] = chunk
             started = True

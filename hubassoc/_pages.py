@@ -13,11 +13,12 @@ from datetime import datetime
 from itertools import chain
 from typing import Any, TypeVar, cast
 
-from ._codec import gc_paused
+from ._codec import JSON_DECODE_ERRORS, gc_paused, loads
 from ._models import (
     _ID_MARK,
     NO_ASSOCIATIONS_FOUND,
     AssociationRead,
+    AssociationType,
     BatchError,
     BatchResult,
     BatchStatus,
@@ -37,6 +38,11 @@ from ._wire import (
     record_id,
 )
 
+try:
+    from . import _typed_pages as _typed
+except ImportError:  # pragma: no cover - without msgspec every page takes the dict path
+    _typed = None  # type: ignore[assignment]
+
 T = TypeVar("T")
 
 
@@ -44,31 +50,62 @@ _STRS = {str}
 _LISTS = {list}
 
 
-def _usual_reads(
-    results: list[Any], asked: Mapping[str, str]
-) -> tuple[list[AssociationRead], list[Any]] | None:
-    """Every result of a usual page at once, each with its ``paging``; None if unusual.
+class _Columns:
+    """A usual read page, checked: its from-ids, each one's count of to-objects, every
+    to-id in one machine-integer array, and the one tuple of association types they all
+    carry. ``afters`` are the ``(result index, after)`` of its cursors, when known."""
+
+    __slots__ = ("afters", "froms", "lengths", "numbers", "types")
+
+    def __init__(
+        self,
+        froms: list[str],
+        lengths: list[int],
+        numbers: array[int],
+        types: tuple[AssociationType, ...],
+        afters: list[tuple[int, str]] | None,
+    ) -> None:
+        self.froms = froms
+        self.lengths = lengths
+        self.numbers = numbers
+        self.types = types
+        self.afters = afters
+
+
+def _columns(
+    froms: list[Any], tos: list[Any], raw_ids: list[Any], raw_types: list[Any], first: Any
+) -> _Columns | None:
+    """The checks of _structure_association_read, made once over a page's lists (in C).
 
     Usual: from-ids that are digit strings, every result with to-objects, every to-id a
-    JSON number that fits, and one list of association types for the whole page. The
-    checks of _structure_association_read are made once over the page's lists (in C)
-    instead of once per result; any page they do not fit takes the per-result path,
-    which gives the same result or names what cannot be believed. An asked from-id is
-    held as the caller's own string.
+    JSON number that fits, and one list of association types (``first``, decoded) for
+    the whole page. None for any other page: it takes the per-result path, which gives
+    the same result or names what cannot be believed.
     """
+    if set(map(type, froms)) != _STRS or "" in froms:
+        return None
+    joined_froms = "".join(froms)
+    if not (joined_froms.isdigit() and joined_froms.isascii()):
+        return None
+    lengths = list(map(len, tos))
+    if 0 in lengths or type(first) is not list or not _fits_array(raw_ids, raw_types):
+        return None
+    try:
+        types = _types_of(first)
+    except ITEM_ERRORS:
+        return None
+    return _Columns(froms, lengths, array("q", raw_ids), types, None)
+
+
+def _dict_columns(results: list[Any]) -> tuple[_Columns, list[Any]] | None:
+    """A page decoded as dicts, as columns, with each result's ``paging``; None if unusual."""
     try:
         froms = [r["from"]["id"] for r in results]
         tos = [r["to"] for r in results]
         pagings = [r.get("paging") for r in results]
     except _PROTO_ERRORS:
         return None
-    if set(map(type, froms)) != _STRS or "" in froms or set(map(type, tos)) != _LISTS:
-        return None
-    joined_froms = "".join(froms)
-    if not (joined_froms.isdigit() and joined_froms.isascii()):
-        return None
-    lengths = list(map(len, tos))
-    if 0 in lengths:
+    if set(map(type, tos)) != _LISTS:
         return None
     flat = list(chain.from_iterable(tos))
     try:
@@ -76,28 +113,98 @@ def _usual_reads(
         raw_types = [o["associationTypes"] for o in flat]
     except _PROTO_ERRORS:
         return None
-    first = raw_types[0]
-    if not _fits_array(raw_ids, raw_types):
+    if not raw_types:
         return None
-    try:
-        types = _types_of(first)
-    except ITEM_ERRORS:
-        return None
-    numbers = array("q", raw_ids)
+    columns = _columns(froms, tos, raw_ids, raw_types, raw_types[0])
+    return None if columns is None else (columns, pagings)
+
+
+class _DecodedRead:
+    """A batch-read answer msgspec decoded into columns: the page less its results."""
+
+    __slots__ = ("columns", "envelope")
+
+    def __init__(self, columns: _Columns, envelope: dict[str, Any]) -> None:
+        self.columns = columns
+        self.envelope = envelope
+
+
+def decode_read_page(body: bytes) -> Any:
+    """Decode a batch-read answer for :func:`parse_read_page`.
+
+    With msgspec (the ``[speed]`` extra) a page of the usual shape is decoded straight
+    into columns; any other page, or any page without msgspec, as plain JSON values.
+    Raises one of ``JSON_DECODE_ERRORS`` if ``body`` is not JSON.
+    """
+    if _typed is not None:
+        page = _typed.decode_read_page(body)
+        if page is not None:
+            decoded = _typed_columns(page)
+            if decoded is not None:
+                return decoded
+    return loads(body)
+
+
+def _typed_columns(page: Any) -> _DecodedRead | None:
+    results = page.results or ()
+    columns: _Columns | None
+    if results:
+        tos = [r.to for r in results]
+        flat = list(chain.from_iterable(tos))
+        if not flat:
+            return None
+        raw_types = [o.association_types for o in flat]
+        first = raw_types[0]
+        # Equal raw JSON is equal types; the first is parsed, the rest compared as bytes.
+        try:
+            first_types = loads(first)
+        except JSON_DECODE_ERRORS:
+            return None
+        columns = _columns(
+            [r.from_.id for r in results],
+            tos,
+            [o.to_object_id for o in flat],
+            raw_types,
+            first_types,
+        )
+        if columns is None:
+            return None
+        columns.afters = [
+            (i, r.paging.next.after)
+            for i, r in enumerate(results)
+            if r.paging is not None and r.paging.next is not None
+        ]
+    else:
+        columns = _Columns([], [], array("q"), (), [])
+    envelope = {
+        "status": page.status,
+        "errors": page.errors,
+        "requestedAt": page.requested_at,
+        "startedAt": page.started_at,
+        "completedAt": page.completed_at,
+        "links": page.links,
+    }
+    return _DecodedRead(columns, envelope)
+
+
+def _reads(columns: _Columns, asked: Mapping[str, str]) -> list[AssociationRead]:
+    """One read per result of a usual page, an asked from-id held as the caller's string."""
+    numbers = columns.numbers
+    types = columns.types
     get = asked.get
     new = object.__new__
     setter = object.__setattr__
     reads: list[AssociationRead] = []
     append = reads.append
     start = 0
-    for from_id, n in zip(froms, lengths, strict=True):
+    for from_id, n in zip(columns.froms, columns.lengths, strict=True):
         read = new(AssociationRead)
         setter(read, "from_id", get(from_id, from_id))
         setter(read, "_ids", numbers[start : start + n])
         setter(read, "_types", types)
         append(read)
         start += n
-    return reads, pagings
+    return reads
 
 
 def parse_errors(raw: Any) -> list[BatchError]:
@@ -156,6 +263,10 @@ def parse_read_page(
 def _parse(
     raw: Any, item_type: type[T], *, cursors: bool, asked: Mapping[str, str] | None = None
 ) -> tuple[BatchResult[T], list[tuple[str, str]]]:
+    columns: _Columns | None = None
+    pagings: list[Any] = []
+    if type(raw) is _DecodedRead:
+        columns, raw = raw.columns, raw.envelope
     if not isinstance(raw, Mapping):
         raise ResponseShapeError(f"expected a JSON object, got {type(raw).__name__}")
     results_raw = raw.get("results") or []
@@ -171,16 +282,22 @@ def _parse(
     after: list[tuple[str, str]] = []
     absent: _Absent | None = None
     with gc_paused():
-        usual = _usual_reads(results_raw, asked or {}) if is_read and results_raw else None
-        if usual is not None:
-            reads, pagings = usual
+        if columns is None and is_read and results_raw:
+            found = _dict_columns(results_raw)
+            if found is not None:
+                columns, pagings = found
+        if columns is not None:
+            reads = _reads(columns, asked or {})
             results = cast(list[T], reads)
             if cursors:
-                for read, paging in zip(reads, pagings, strict=True):
-                    if paging:
-                        following = _next_after(paging)
-                        if following is not None:
-                            after.append((read.from_id, following))
+                if columns.afters is not None:
+                    after = [(reads[i].from_id, following) for i, following in columns.afters]
+                else:
+                    for read, paging in zip(reads, pagings, strict=True):
+                        if paging:
+                            following = _next_after(paging)
+                            if following is not None:
+                                after.append((read.from_id, following))
             results_raw = ()
         for r in results_raw:
             try:

@@ -24,7 +24,7 @@ from ._batch import (
     _path,
     unasked_error,
 )
-from ._codec import dumps
+from ._codec import dumps, loads
 from ._merge import joined, unique, unite
 from ._models import (
     AssociatedObject,
@@ -35,7 +35,7 @@ from ._models import (
     BatchStatus,
     _shared_types,
 )
-from ._pages import INVALID_RESULT, parse_read_page, withheld
+from ._pages import INVALID_RESULT, decode_read_page, parse_read_page, withheld
 from ._wire import ITEM_ERRORS, ResponseShapeError, converter
 
 
@@ -61,6 +61,8 @@ class ReadPlan:
     earlier page of the same id already gave is dropped (or only its new types kept);
     every cursor of an id is followed, each once, and at most ``max_pages`` pages an id.
     """
+
+    decode = staticmethod(decode_read_page)
 
     def __init__(
         self,
@@ -314,6 +316,8 @@ class RecordPlan:
     gave is dropped (or only its new types kept); a cursor HubSpot sends twice, or a
     page past ``max_pages``, ends the read with a ``PAGING_ERROR``. Pages read are kept.
     """
+
+    decode = staticmethod(loads)
 
     def __init__(
         self, from_id: str, path: str, limit: int, *, max_pages: int = DEFAULT_MAX_PAGES_PER_ID

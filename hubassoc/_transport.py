@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -26,6 +27,7 @@ from ._classify import (
     classify,
     parse_rate_limit_headers,
 )
+from ._codec import loads
 from ._exceptions import AuthenticationError, ClientClosedError
 from ._ratelimit import RateLimiter
 from ._retry import RetryableError, RetryPolicy, with_retries
@@ -122,8 +124,13 @@ class Transport:
         timeout: float | None = None,
         stats: CallStats | None = None,
         method: str = "POST",
+        decode: Callable[[bytes], Any] = loads,
     ) -> CallOutcome:
-        """Send one chunk (``method`` defaults to POST), with retries; raise only errors that stop everything."""
+        """Send one chunk (``method`` defaults to POST), with retries; raise only errors that stop everything.
+
+        ``decode`` turns a 2xx body into what the plan parses; a body it cannot decode
+        is retried like any other garbled answer.
+        """
         url = self.base_url + path
         client_timeout = aiohttp.ClientTimeout(
             total=timeout if timeout is not None else self.timeout
@@ -137,7 +144,7 @@ class Transport:
             stats.calls += 1
             if attempts > 1:
                 stats.retries += 1
-            outcome = await self._attempt(method, url, body, client_timeout)
+            outcome = await self._attempt(method, url, body, client_timeout, decode)
             if isinstance(outcome, Retry):
                 raise RetryableError(outcome)
             if isinstance(outcome, Fatal):
@@ -156,11 +163,16 @@ class Transport:
             )
 
     async def _attempt(
-        self, method: str, url: str, body: bytes | None, timeout: aiohttp.ClientTimeout
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        timeout: aiohttp.ClientTimeout,
+        decode: Callable[[bytes], Any],
     ) -> Success | ChunkFailure | Retry | Fatal:
         session = self.open()
         token = await self._credentials.token(session, self.base_url)
-        outcome = await self._send(session, method, url, body, timeout, token)
+        outcome = await self._send(session, method, url, body, timeout, token, decode)
         if (
             isinstance(outcome, Fatal)
             and isinstance(outcome.error, AuthenticationError)
@@ -170,7 +182,7 @@ class Transport:
             # (one refresh however many requests met it) and send this request again.
             fresh = await self._credentials.renewed(session, self.base_url, token)
             if fresh is not None:
-                outcome = await self._send(session, method, url, body, timeout, fresh)
+                outcome = await self._send(session, method, url, body, timeout, fresh, decode)
         return outcome
 
     async def _send(
@@ -181,6 +193,7 @@ class Transport:
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
         token: str,
+        decode: Callable[[bytes], Any],
     ) -> Success | ChunkFailure | Retry | Fatal:
         headers_out = {**self._headers, "Authorization": f"Bearer {token}"}
         async with self._slots:
@@ -214,7 +227,7 @@ class Transport:
                     # Failed or cancelled: the server may have counted it, until now at
                     # the latest. Every acquire() gets one feedback(), whatever happens.
                     self.limiter.feedback(_NO_RATE_INFO, retry_after=None)
-        outcome = classify(status, headers, raw)
+        outcome = classify(status, headers, raw, decode)
         if not reported:
             # A 429: its wait comes from the body (the policy) as much as the headers.
             retry_after = (

@@ -190,20 +190,19 @@ def _structure_association_read(value: Mapping[str, Any], _: type) -> Associatio
     except ITEM_ERRORS:
         return _careful_read(from_id, to)
     first = raw_types[0]
-    if not _fits_array(raw_ids, raw_types):
+    if type(first) is not list or not _fits_array(raw_ids, raw_types):
         return _careful_read(from_id, to)
     return AssociationRead._of(from_id, array("q", raw_ids), _types_of(first))
 
 
 def _fits_array(raw_ids: list[Any], raw_types: list[Any]) -> bool:
-    """Whether to-ids fit a machine-integer array and share one list of association types."""
-    first = raw_types[0]
+    """Whether to-ids fit a machine-integer array and all to-objects' association types
+    are equal (as decoded lists, or as raw JSON)."""
     return (
         set(map(type, raw_ids)) == _INTS
         and min(raw_ids) > 0
         and max(raw_ids) <= _MAX_ARRAY_ID
-        and type(first) is list
-        and raw_types.count(first) == len(raw_types)
+        and raw_types.count(raw_types[0]) == len(raw_types)
     )
 
 
