@@ -1,6 +1,7 @@
 """OAuth as HubSpot does it: a token endpoint, access tokens that expire, refresh tokens.
 
-:class:`OAuthApp` configures it; the emulator's state lives in :class:`_OAuthState`.
+:class:`OAuthApp` configures it; the emulator's state lives in :class:`_OAuthState`,
+and what tests read and do to it in the :class:`_OAuthControls` mixin.
 Access tokens are random strings the emulator remembers with their expiry; once past
 it, a request gets HubSpot's 401 ``EXPIRED_AUTHENTICATION`` body.
 """
@@ -109,6 +110,44 @@ class _OAuthState:
         self.refused += 1
         body = {"status": status, "message": message, "correlationId": correlation_id}
         return _Reply(400, _dumps(body))
+
+
+class _OAuthControls:
+    """What tests see of the OAuth app and do to it: a mixin of :class:`FakeHubSpot`."""
+
+    _oauth: _OAuthState | None
+
+    @property
+    def token_refreshes(self) -> int:
+        """Access tokens issued by the OAuth token endpoint."""
+        return self._oauth.refreshes if self._oauth is not None else 0
+
+    @property
+    def refresh_tokens(self) -> set[str]:
+        """Refresh tokens the OAuth endpoint accepts now (with ``oauth=``)."""
+        return set(self._oauth.refresh_tokens) if self._oauth is not None else set()
+
+    @property
+    def access_tokens(self) -> list[str]:
+        """Every access token the OAuth endpoint issued, in order."""
+        return list(self._oauth.access) if self._oauth is not None else []
+
+    def expire_access_tokens(self) -> None:
+        """Make every access token issued so far expired, as if its lifetime had passed."""
+        self._require_oauth().expire_all()
+
+    def revoke_refresh_tokens(self) -> None:
+        """Stop accepting every refresh token (as when the app is uninstalled)."""
+        self._require_oauth().refresh_tokens.clear()
+
+    def grant_refresh_token(self, refresh_token: str) -> None:
+        """Accept ``refresh_token`` from now on (as when the app is installed again)."""
+        self._require_oauth().refresh_tokens.add(refresh_token)
+
+    def _require_oauth(self) -> _OAuthState:
+        if self._oauth is None:
+            raise RuntimeError("FakeHubSpot was created without oauth=OAuthApp(...)")
+        return self._oauth
 
 
 def _expired_reply(correlation_id: str, expiry: float) -> _Reply:

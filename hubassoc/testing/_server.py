@@ -1,7 +1,8 @@
 """The emulator's public class: lifecycle, recordings and request dispatch.
 
-Seeding and scripting methods live in :mod:`hubassoc.testing._seeding`; endpoints
-in :mod:`hubassoc.testing._routes`, the stored graph in
+Seeding and scripting methods live in :mod:`hubassoc.testing._seeding`, the OAuth
+app's controls in :mod:`hubassoc.testing._oauth`; endpoints in
+:mod:`hubassoc.testing._routes`, the stored graph in
 :mod:`hubassoc.testing._graph`, failures in :mod:`hubassoc.testing._faults`,
 rate limits in :mod:`hubassoc.testing._ratelimit` and response bodies in
 :mod:`hubassoc.testing._replies`.
@@ -28,7 +29,7 @@ from hubassoc.testing._faults import (
 )
 from hubassoc.testing._graph import _Store
 from hubassoc.testing._misbehave import _Misbehaviour
-from hubassoc.testing._oauth import OAuthApp, _expired_reply, _OAuthState
+from hubassoc.testing._oauth import OAuthApp, _expired_reply, _OAuthControls, _OAuthState
 from hubassoc.testing._ratelimit import _Limiter, _ten_secondly_reply
 from hubassoc.testing._replies import (
     _JSON,
@@ -93,7 +94,7 @@ class _Routed:
     params: tuple[str, ...]
 
 
-class FakeHubSpot(_Seeding):
+class FakeHubSpot(_Seeding, _OAuthControls):
     """A stateful HubSpot CRM Associations v4 emulator served over a real socket.
 
     Use it as an async context manager, point a client at :attr:`url`, seed the
@@ -445,40 +446,6 @@ class FakeHubSpot(_Seeding):
         if not _authorised(header, self._token):
             return _auth_reply(correlation_id)
         return None
-
-    # ------------------------------------------------------------------ OAuth
-
-    @property
-    def token_refreshes(self) -> int:
-        """Access tokens issued by the OAuth token endpoint."""
-        return self._oauth.refreshes if self._oauth is not None else 0
-
-    @property
-    def refresh_tokens(self) -> set[str]:
-        """Refresh tokens the OAuth endpoint accepts now (with ``oauth=``)."""
-        return set(self._oauth.refresh_tokens) if self._oauth is not None else set()
-
-    @property
-    def access_tokens(self) -> list[str]:
-        """Every access token the OAuth endpoint issued, in order."""
-        return list(self._oauth.access) if self._oauth is not None else []
-
-    def expire_access_tokens(self) -> None:
-        """Make every access token issued so far expired, as if its lifetime had passed."""
-        self._require_oauth().expire_all()
-
-    def revoke_refresh_tokens(self) -> None:
-        """Stop accepting every refresh token (as when the app is uninstalled)."""
-        self._require_oauth().refresh_tokens.clear()
-
-    def grant_refresh_token(self, refresh_token: str) -> None:
-        """Accept ``refresh_token`` from now on (as when the app is installed again)."""
-        self._require_oauth().refresh_tokens.add(refresh_token)
-
-    def _require_oauth(self) -> _OAuthState:
-        if self._oauth is None:
-            raise RuntimeError("FakeHubSpot was created without oauth=OAuthApp(...)")
-        return self._oauth
 
     def _take_fail_rule(self, path: str, correlation_id: str) -> _Reply | None:
         for rule in self._fail_rules:
