@@ -11,7 +11,7 @@ from array import array
 from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar, cast
 
 import attrs
@@ -393,7 +393,7 @@ class _Absent:
     __hash__ = None  # type: ignore[assignment]
 
     def ids(self) -> list[str]:
-        return [i for ids in self._groups.values() for i in ids]
+        return list(chain.from_iterable(self._groups.values()))
 
     def errors(self) -> list[BatchError]:
         if self._built is None:
@@ -459,7 +459,8 @@ class BatchResult(Generic[T]):
             if error.is_no_associations:
                 out.extend(error.context.get("fromObjectId", ()))
         if self._absent:
-            out.extend(self._absent.ids())
+            # Built once, not built and then copied: a million ids are 8 MB a list.
+            return [*out, *self._absent.ids()] if out else self._absent.ids()
         return out
 
     @property

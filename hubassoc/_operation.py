@@ -177,6 +177,8 @@ async def _drive(
 class _Closing(Protocol):
     """A plan that says which ids its last call finished (batch read, one record's list)."""
 
+    def track_closed(self) -> None: ...
+
     def take_closed(self) -> list[str]: ...
 
 
@@ -281,6 +283,7 @@ class BatchOperation(Generic[T]):
         made: object = plan
         if not isinstance(made, _Closing):
             raise TypeError(f"{self._name} has no per-id reads to complete; iterate it instead")
+        made.track_closed()
         record = made.from_id if isinstance(made, RecordPlan) else None
         return self._complete(plan, Completer(record), on_error)
 
@@ -320,7 +323,7 @@ class BatchOperation(Generic[T]):
             partial = merger.result()
             exc.partial = _without(partial, exc.unfinished) if self._order is not None else partial
             raise
-        return merger.result()
+        return merger.result(last=True)
 
     def __await__(self) -> Generator[Any, None, BatchResult[T]]:
         return self._collect().__await__()

@@ -267,6 +267,7 @@ def _parse(
     pagings: list[Any] = []
     if type(raw) is _DecodedRead:
         columns, raw = raw.columns, raw.envelope
+        raw["errors"] = loads(raw["errors"])  # still JSON text: see _typed_pages.ReadPage
     if not isinstance(raw, Mapping):
         raise ResponseShapeError(f"expected a JSON object, got {type(raw).__name__}")
     results_raw = raw.get("results") or []

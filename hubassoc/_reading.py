@@ -84,11 +84,21 @@ class ReadPlan:
         self._next = 0
         self._continuations: deque[tuple[str, str]] = deque()
         self._open: dict[str, _Open] = {}
-        self._closed: list[str] = []
+        # Kept only for a consumer of take_closed(): a million-id read would otherwise
+        # hold every id a second time until it ends.
+        self._closed: list[str] | None = None
+
+    def track_closed(self) -> None:
+        """Keep the ids whose read ends, for :meth:`take_closed`, from now on."""
+        if self._closed is None:
+            self._closed = []
 
     def take_closed(self) -> list[str]:
         """Ids whose last page came in (or whose read ended) since the last call."""
-        closed, self._closed = self._closed, []
+        closed = self._closed
+        if closed is None:
+            return []
+        self._closed = []
         return closed
 
     def next_chunk(self) -> Chunk | None:
@@ -195,17 +205,20 @@ class ReadPlan:
         closed = self._closed
         if not open_:  # every id of this page is done with it
             self.finished += len(asked_ids)
-            closed.extend(asked_ids)
+            if closed is not None:
+                closed.extend(asked_ids)
         else:
             for from_id in asked_ids:
                 state = open_.get(from_id)
                 if state is None:
                     self.finished += 1
-                    closed.append(from_id)
+                    if closed is not None:
+                        closed.append(from_id)
                 elif state.outstanding <= 0:
                     del open_[from_id]
                     self.finished += 1
-                    closed.append(from_id)
+                    if closed is not None:
+                        closed.append(from_id)
 
         unanswered = [i for i in asked_ids if i not in answered]
         if unanswered:
@@ -243,7 +256,8 @@ class ReadPlan:
                     continue  # another cursor of this id is still to be read
                 del self._open[from_id]
             self.finished += 1
-            self._closed.append(from_id)
+            if self._closed is not None:
+                self._closed.append(from_id)
         return _failed_page(error)
 
 
@@ -339,6 +353,9 @@ class RecordPlan:
     def from_id(self) -> str:
         """The record whose associations are read."""
         return self._from_id
+
+    def track_closed(self) -> None:
+        """Nothing to start: a record's end is known from its one read."""
 
     def take_closed(self) -> list[str]:
         """The record, once, when its read has ended (last page in, or failed)."""

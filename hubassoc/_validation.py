@@ -7,7 +7,9 @@ Everything here runs before any request is sent, so bad input costs nothing but 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
+from operator import eq
 from typing import Any
 
 from ._exceptions import InvalidInputError
@@ -71,9 +73,30 @@ def ids(values: Any) -> list[str]:
     ):
         joined = "".join(items)
         if joined.isdigit() and joined.isascii():
-            return list(dict.fromkeys(items))
-    out = [object_id(v, f"ids[{i}]") for i, v in enumerate(items)]
-    return list(dict.fromkeys(out))
+            del joined
+            return _unique(items)
+    return _unique([object_id(v, f"ids[{i}]") for i, v in enumerate(items)])
+
+
+#: Inputs at least this long are checked for repeats by sorting (see _unique).
+_SORT_AT = 50_000
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    """``items`` as a new list, each once, in first-seen order.
+
+    A large input is checked for repeats on a sorted copy of its references (8 bytes an
+    id) rather than by hashing every id into a dict (about 40): for a million ids that
+    is the difference between 8 MB and 45 MB at the peak of a job whose ids take 60 MB.
+    Repeats are rare, so only then is the dict built. Sorting is linear on ids given in
+    order and costs about as much as the dict on shuffled ones.
+    """
+    if len(items) < _SORT_AT:
+        return list(dict.fromkeys(items))
+    ordered = sorted(items)
+    repeats = any(map(eq, ordered, islice(ordered, 1, None)))
+    del ordered
+    return list(dict.fromkeys(items)) if repeats else list(items)
 
 
 def _pair(value: Any, where: str) -> Pair:

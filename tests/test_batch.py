@@ -169,3 +169,21 @@ def test_read_merge_is_one_item_per_id_in_input_order_pages_in_order() -> None:
         ("9", ["26"]),
         ("1", ["11", "12", "13"]),
     ]
+
+
+def test_ended_ids_are_kept_only_for_a_consumer_that_asked() -> None:
+    # completed() asks; an awaited or streamed read does not, and so holds no second
+    # list of every id (8 MB for a million) until it ends.
+    for tracked in (False, True):
+        plan = ReadPlan("contacts", "companies", ["1", "2", "3"], 2)
+        if tracked:
+            plan.track_closed()
+        first = plan.next_chunk()
+        assert first is not None
+        plan.complete(first, _page(("1", ["11"], "c1"), ("2", ["12"], None)))
+        assert plan.take_closed() == (["2"] if tracked else [])
+        second = plan.next_chunk()
+        assert second is not None
+        plan.complete(second, _page(("1", ["13"], None), ("3", ["14"], None)))
+        assert plan.take_closed() == (["1", "3"] if tracked else [])
+        assert plan.finished == 3

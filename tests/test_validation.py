@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -71,3 +72,25 @@ def test_specs() -> None:
     ]
     with pytest.raises(InvalidInputError, match=r"specs\[0\]"):
         validate.specs([("USER_DEFINED", "3")])
+
+
+@pytest.mark.parametrize("size", [10, 60_000])
+def test_ids_keep_the_first_of_each_repeat_in_order(size: int) -> None:
+    ids = [str(n) for n in range(size, 0, -1)]  # descending: not the sorted order
+    assert validate.ids(ids) == ids
+    repeated = [*ids[:5], ids[2], *ids[5:], ids[0], ids[-1]]
+    assert validate.ids(repeated) == ids
+
+
+def test_a_long_id_list_is_checked_for_repeats_without_a_table_of_every_id() -> None:
+    # A dict (or set) of 200,000 ids is about 8 MB beside the ids; the check by a sorted
+    # copy of their references, 1.6 MB, and the validated copy another 1.6 MB.
+    ids = [str(10**9 + (n * 7919) % 200_000) for n in range(200_000)]
+    tracemalloc.start()
+    try:
+        out = validate.ids(ids)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert out == ids
+    assert peak < 5_000_000, f"validating 200,000 ids peaked at {peak / 1e6:.1f} MB"
