@@ -88,8 +88,8 @@ tickets ``0-5``); path types must match ``[A-Za-z0-9_-]+``. Default type ids:
 contacts->companies 279/280, deals->contacts 3/4, deals->companies 341/342,
 contacts->tickets 15/16; other pairs get a stable id of 100000 or more.
 
-Order of checks for each request, decided when it arrives (before ``hold`` and
-``latency`` delay the answer):
+Order of checks for each request, decided when it arrives (before ``hold``
+delays it):
 
 1. a matching :meth:`~FakeHubSpot.fail_next` rule answers it;
 2. unknown path: 404; a method the path does not serve: 405;
@@ -109,7 +109,10 @@ then, once released:
 7. an input mentioning a :meth:`~FakeHubSpot.fail_ids` id: that status, whole
    request unapplied;
 8. :class:`Faults`, drawn in arrival order from a seeded generator;
-9. the request is applied.
+9. the request is applied and its answer built;
+
+and last the answer waits out what is left of ``latency``, counted from arrival
+(see :class:`FakeHubSpot`).
 
 Every response carries ``X-HubSpot-Correlation-Id``; with ``rate_limit`` set
 also ``X-HubSpot-RateLimit-Max``, ``-Remaining`` and

@@ -81,7 +81,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         type=seconds,
         default=0.0,
         metavar="SECONDS",
-        help="delay before every answer (default 0)",
+        help=(
+            "seconds from a request's arrival to its answer, concurrent requests "
+            "waiting in parallel (default 0)"
+        ),
     )
     parser.add_argument(
         "--token",

@@ -102,6 +102,20 @@ class FakeHubSpot(_Seeding, _OAuthControls):
     :meth:`fail_next`, :meth:`fail_ids`, :attr:`invalid_ids`,
     :attr:`missing_scopes` or :class:`Faults`, and inspect :attr:`requests`
     afterwards. See the :mod:`hubassoc.testing` docstring for the HTTP behaviour.
+
+    ``latency`` is the time from a request's arrival to its answer leaving, which
+    is what each caller sees: the answer is built first (a write applied with
+    it), then waits out what is left of ``latency``, measured from arrival on the
+    loop clock. Concurrent requests wait in parallel, as HubSpot answers them, so
+    requests arriving together all leave ``latency`` after they came as long as
+    building their answers takes less than ``latency`` in total; an answer that
+    takes longer to build leaves as soon as it is built. Time held by
+    :meth:`hold` counts towards it; a slow fault (:class:`Faults`) adds
+    ``slow_seconds`` on top. Answers are built in arrival order, so a write's
+    effect is visible to every request that arrives after it, which may be
+    during its latency, before its caller has the answer (HubSpot promises
+    nothing either way); every request arriving after the answer was sent sees
+    it.
     """
 
     def __init__(
@@ -145,7 +159,7 @@ class FakeHubSpot(_Seeding, _OAuthControls):
         self.daily_limit = daily_limit
         """Number of requests accepted before every request gets a ``DAILY`` 429."""
         self.latency = latency
-        """Seconds every handler waits before answering."""
+        """Seconds from a request's arrival to its answer leaving (built first)."""
         self.empty_write_responses = empty_write_responses
         """Answer successful archive and purge calls with 204 (True) or a 200 envelope."""
         self.invalid_ids: set[str] = set()
@@ -343,17 +357,24 @@ class FakeHubSpot(_Seeding, _OAuthControls):
                 self._max_inputs_seen = max(self._max_inputs_seen, n_inputs)
 
             await self._sync.pass_gate()
-            await self._sync.pause(self.latency)
 
+            slow = 0.0
             if isinstance(decision, _Reply):
                 reply = decision
             else:
-                reply = await self._process(
+                if self.latency > 0:
+                    # Requests already at the socket are stamped before this answer's
+                    # build holds the loop, so their latency starts when they came.
+                    await self._sync.settle(lambda: self._arrivals)
+                reply, slow = await self._process(
                     decision, request, raw, body, draws, correlation_id, requested_at
                 )
             reply.headers.setdefault("X-HubSpot-Correlation-Id", correlation_id)
             for name, value in limit_headers.items():
                 reply.headers.setdefault(name, value)
+            # The answer was built first, so latency is what the caller sees, however
+            # many answers were built meanwhile; a slow fault comes on top of it.
+            await self._sync.pause(arrived + self.latency + slow - loop.time())
 
             if reply.disconnect:
                 transport = request.transport
@@ -485,7 +506,8 @@ class FakeHubSpot(_Seeding, _OAuthControls):
         draws: tuple[float, float, float] | None,
         correlation_id: str,
         requested_at: str,
-    ) -> _Reply:
+    ) -> tuple[_Reply, float]:
+        """The answer, and the seconds a slow fault already held it."""
         call = _Call(
             method=request.method,
             path=request.path,
@@ -509,44 +531,44 @@ class FakeHubSpot(_Seeding, _OAuthControls):
         endpoint = route.endpoint
         parsed = endpoint.parse(call)
         if isinstance(parsed, _Reply):
-            return parsed
+            return parsed, 0.0
 
         failing = self._failing_status(endpoint, parsed)
         if failing == 400:
             message = "One or more inputs reference an id that cannot be processed."
-            return _error_reply(400, correlation_id, message, in_="inputs")
+            return _error_reply(400, correlation_id, message, in_="inputs"), 0.0
         if failing is not None:
-            return self._scripted_reply(failing, correlation_id, None, {})
+            return self._scripted_reply(failing, correlation_id, None, {}), 0.0
 
         kind: str | None = None
-        sub = 0.0
+        sub = slow = 0.0
         faults = self._faults
         if faults is not None and draws is not None:
             u_kind, sub, u_slow = draws
             if u_slow < faults.slow:
-                await self._sync.pause(faults.slow_seconds)
+                slow = faults.slow_seconds
+                await self._sync.pause(slow)
             kind = _fault_kind(faults, u_kind)
             if kind == "rate_limit":
                 reply = _ten_secondly_reply(correlation_id, self.rate_limit)
                 if faults.retry_after is not None:
                     reply.headers["Retry-After"] = f"{faults.retry_after:g}"
-                return reply
+                return reply, slow
             if kind == "server_error":
-                return _server_error_reply(
-                    (500, 502, 503, 504)[min(3, int(sub * 4))], correlation_id
-                )
+                status = (500, 502, 503, 504)[min(3, int(sub * 4))]
+                return _server_error_reply(status, correlation_id), slow
             if kind == "disconnect" and sub < 0.5:
-                return _Reply(0, disconnect=True)
+                return _Reply(0, disconnect=True), slow
 
         reply = endpoint.apply(call, parsed)
         reply = self._misbehaviour.apply(endpoint.name, call.params, body, reply, self.page_size)
 
         if kind == "disconnect":
-            return _Reply(0, disconnect=True)
+            return _Reply(0, disconnect=True), slow
         if kind == "truncated":
             full = reply.body or _dumps(_envelope([], [], requested_at, call.started_at))
-            return _Reply(200, full[: len(full) // 2])
-        return reply
+            return _Reply(200, full[: len(full) // 2]), slow
+        return reply, slow
 
     def _failing_status(self, endpoint: _Endpoint[Any], parsed: Any) -> int | None:
         fail_ids = self._fail_ids

@@ -5,6 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Final
+
+# Loop passes aiohttp takes from reading a request's bytes to calling its handler
+# (two with aiohttp 3.14), with room to spare.
+_SETTLE_PASSES: Final = 4
+# A steady stream of arrivals must not put builds off for ever.
+_SETTLE_ROUNDS: Final = 8
 
 
 class _Sync:
@@ -13,19 +20,23 @@ class _Sync:
     The events are created in :meth:`start`, inside the serving loop.
     """
 
-    __slots__ = ("_closing", "_gate", "_held", "_waiters")
+    __slots__ = ("_batch", "_closing", "_gate", "_held", "_settler", "_waiters")
 
     def __init__(self) -> None:
         self._held = False
         self._gate: asyncio.Event | None = None
         self._closing: asyncio.Event | None = None
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+        self._batch: asyncio.Event | None = None
+        self._settler: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._gate = asyncio.Event()
         if not self._held:
             self._gate.set()
         self._closing = asyncio.Event()
+        # A batch left by a loop that stopped mid-settle would never be set.
+        self._batch = self._settler = None
 
     def closing(self) -> None:
         """Release held handlers and cut pending delays short."""
@@ -83,3 +94,28 @@ class _Sync:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(delay):
                 await closing.wait()
+
+    async def settle(self, arrivals: Callable[[], int]) -> None:
+        """Return once the loop has taken in the requests already at the socket.
+
+        ``arrivals()`` counts the requests whose handler has started. Callers return
+        in the order they called, so answers are still built in that order.
+        """
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = asyncio.Event()
+            self._settler = asyncio.get_running_loop().create_task(self._settle(batch, arrivals))
+        await batch.wait()
+
+    async def _settle(self, batch: asyncio.Event, arrivals: Callable[[], int]) -> None:
+        try:
+            for _ in range(_SETTLE_ROUNDS):
+                seen = arrivals()
+                for _ in range(_SETTLE_PASSES):
+                    await asyncio.sleep(0)
+                if arrivals() == seen:
+                    break
+        finally:
+            # Later callers start a batch of their own, so they build after this one.
+            self._batch = None
+            batch.set()

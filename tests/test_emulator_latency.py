@@ -1,0 +1,99 @@
+"""The emulator's ``latency``: the time from a request's arrival to its answer leaving.
+
+Spoken to over its real socket; the client runs on the emulator's loop, so the times
+the emulator records (``RecordedRequest.arrived``) and the client's receive times are
+on one clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from hubassoc.testing import FakeHubSpot, Faults
+
+TOKEN = "test-token-0123"
+READ = "/crm/v4/associations/contacts/companies/batch/read"
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+LATENCY = 0.3
+CALLS = 8
+IDS_PER_CALL = 500  # x 10 associations: an answer that takes milliseconds to build
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+def _ids(call: int) -> list[str]:
+    first = 1_000_000 + call * IDS_PER_CALL
+    return [str(first + i) for i in range(IDS_PER_CALL)]
+
+
+async def _read(session: aiohttp.ClientSession, url: str, call: int) -> tuple[str, float]:
+    """The call's first id and when its answer's headers reached the client."""
+    body: dict[str, Any] = {"inputs": [{"id": i} for i in _ids(call)]}
+    async with session.post(url + READ, json=body, headers=HEADERS) as resp:
+        received = asyncio.get_running_loop().time()
+        assert resp.status == 200
+        await resp.read()
+    return _ids(call)[0], received
+
+
+def _arrivals(hub: FakeHubSpot) -> dict[str, float]:
+    return {r.body["inputs"][0]["id"]: r.arrived for r in hub.requests}
+
+
+async def test_concurrent_answers_leave_latency_after_their_arrival(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with FakeHubSpot(token=TOKEN, page_size=100) as hub:
+        hub.seed(
+            "contacts",
+            "companies",
+            {i: [str(9_000_000 + k) for k in range(10)] for c in range(CALLS) for i in _ids(c)},
+        )
+        # A warm pool of connections, and the time one answer takes without latency.
+        await asyncio.gather(*(_read(session, hub.url, c) for c in range(CALLS)))
+        alone = []
+        for c in range(3):
+            first_id, received = await _read(session, hub.url, c)
+            alone.append(received - _arrivals(hub)[first_id])
+        build = statistics.median(alone)
+
+        hub.reset()
+        hub.seed(
+            "contacts",
+            "companies",
+            {i: [str(9_000_000 + k) for k in range(10)] for c in range(CALLS) for i in _ids(c)},
+        )
+        hub.latency = LATENCY
+        answers = await asyncio.gather(*(_read(session, hub.url, c) for c in range(CALLS)))
+
+    arrived = _arrivals(hub)
+    assert len(arrived) == CALLS
+    first = min(arrived.values())
+    for first_id, received in answers:
+        assert received - arrived[first_id] >= LATENCY - 0.001
+        # Building one after another after the latency would put the last answer
+        # CALLS builds late; each answer is built before its wait, in parallel with
+        # the others' waits, so the burst leaves together.
+        assert received - first < LATENCY + 3 * build, (received - first, build)
+
+
+async def test_a_slow_fault_adds_to_the_latency(session: aiohttp.ClientSession) -> None:
+    async with FakeHubSpot(
+        token=TOKEN, latency=0.1, faults=Faults(slow=1.0, slow_seconds=0.1)
+    ) as hub:
+        hub.seed("contacts", "companies", {"101": ["201"]})
+        body = {"inputs": [{"id": "101"}]}
+        async with session.post(hub.url + READ, json=body, headers=HEADERS) as resp:
+            received = asyncio.get_running_loop().time()
+            assert resp.status == 200
+    assert received - hub.requests[0].arrived >= 0.2 - 0.001
