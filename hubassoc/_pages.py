@@ -120,13 +120,15 @@ def _dict_columns(results: list[Any]) -> tuple[_Columns, list[Any]] | None:
 
 
 class _DecodedRead:
-    """A batch-read answer msgspec decoded into columns: the page less its results."""
+    """A batch-read answer msgspec decoded into columns, the rest of its envelope, and
+    its ``errors`` still as JSON text (see ``_typed_pages.ReadPage``)."""
 
-    __slots__ = ("columns", "envelope")
+    __slots__ = ("columns", "envelope", "errors")
 
-    def __init__(self, columns: _Columns, envelope: dict[str, Any]) -> None:
+    def __init__(self, columns: _Columns, envelope: dict[str, Any], errors: Any) -> None:
         self.columns = columns
         self.envelope = envelope
+        self.errors = errors
 
 
 def decode_read_page(body: bytes) -> Any:
@@ -178,13 +180,12 @@ def _typed_columns(page: Any) -> _DecodedRead | None:
         columns = _Columns([], [], array("q"), (), [])
     envelope = {
         "status": page.status,
-        "errors": page.errors,
         "requestedAt": page.requested_at,
         "startedAt": page.started_at,
         "completedAt": page.completed_at,
         "links": page.links,
     }
-    return _DecodedRead(columns, envelope)
+    return _DecodedRead(columns, envelope, page.errors)
 
 
 def _reads(columns: _Columns, asked: Mapping[str, str]) -> list[AssociationRead]:
@@ -265,9 +266,9 @@ def _parse(
 ) -> tuple[BatchResult[T], list[tuple[str, str]]]:
     columns: _Columns | None = None
     pagings: list[Any] = []
+    errors_json: Any = None
     if type(raw) is _DecodedRead:
-        columns, raw = raw.columns, raw.envelope
-        raw["errors"] = loads(raw["errors"])  # still JSON text: see _typed_pages.ReadPage
+        columns, errors_json, raw = raw.columns, raw.errors, raw.envelope
     if not isinstance(raw, Mapping):
         raise ResponseShapeError(f"expected a JSON object, got {type(raw).__name__}")
     results_raw = raw.get("results") or []
@@ -313,7 +314,8 @@ def _parse(
                     after.append((cast(AssociationRead, item).from_id, following))
         try:
             if is_read:
-                errors, absent = _read_errors(raw.get("errors"), asked or {})
+                listed = raw.get("errors") if errors_json is None else loads(errors_json)
+                errors, absent = _read_errors(listed, asked or {})
             else:
                 errors = parse_errors(raw.get("errors"))
         except ITEM_ERRORS as exc:

@@ -185,3 +185,12 @@ def test_the_core_reads_without_msgspec() -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout
+
+
+def test_a_decoded_page_parses_the_same_twice() -> None:
+    body = json.dumps({"results": [_usual_result("7", [11], None)], "errors": [_absent("8")]})
+    decoded = decode_read_page(body.encode())
+    first, second = _parsed(decoded), _parsed(decoded)
+    assert not isinstance(first, ValueError) and not isinstance(second, ValueError)
+    _same(first, second)
+    assert first[0].ids_without_associations == ["8"]
