@@ -45,13 +45,21 @@ class _Edges:
 _Graph = dict[str, _Edges]
 
 
+def _drop(graph: _Graph, from_id: str, to_id: str) -> None:
+    edges = graph.get(from_id)
+    if edges is not None:
+        edges.remove(to_id)
+        if not edges.to:
+            del graph[from_id]
+
+
 class _Store:
     """Associations per directed object pair, and limit configurations per pair.
 
     Types are already normalised (see :mod:`hubassoc.testing._objects`).
     """
 
-    __slots__ = ("configs", "labels", "pairs", "types_json")
+    __slots__ = ("configs", "encoded", "labels", "pairs", "types_json")
 
     def __init__(self) -> None:
         self.pairs: dict[tuple[str, str], _Graph] = {}
@@ -59,12 +67,15 @@ class _Store:
         self.configs: dict[tuple[str, str], dict[tuple[str, int], int]] = {}
         self.labels = _Labels()
         self.types_json: dict[tuple[_AssocType, ...], list[dict[str, Any]]] = {}
+        #: (from, to) -> to-id -> (its types, its batch-read to-object encoded).
+        self.encoded: dict[tuple[str, str], dict[str, tuple[tuple[_AssocType, ...], bytes]]] = {}
 
     def clear(self) -> None:
         self.pairs.clear()
         self.configs.clear()
         self.labels.clear()
         self.types_json.clear()
+        self.encoded.clear()
 
     def types_between(
         self, from_type: str, to_type: str, from_id: str, to_id: str
@@ -196,20 +207,35 @@ class _Store:
                 elif current is not only:
                     edges.add(pair[b], key_type)
 
+    def disassociate_many(
+        self, from_type: str, to_type: str, inputs: Sequence[tuple[str, Sequence[str]]]
+    ) -> None:
+        """Remove every association of each ``(from_id, to_ids)`` pair, both directions."""
+        forward = self.pairs.get((from_type, to_type))
+        reverse = self.pairs.get((to_type, from_type))
+        for from_id, to_ids in inputs:
+            for to_id in to_ids:
+                if forward is not None:
+                    _drop(forward, from_id, to_id)
+                if reverse is not None:
+                    _drop(reverse, to_id, from_id)
+
     def disassociate(self, from_type: str, to_type: str, from_id: str, to_id: str) -> None:
-        for f_type, t_type, f_id, t_id in (
-            (from_type, to_type, from_id, to_id),
-            (to_type, from_type, to_id, from_id),
-        ):
-            pair = self.pairs.get((f_type, t_type))
-            if pair is None:
-                continue
-            edges = pair.get(f_id)
-            if edges is None:
-                continue
-            edges.remove(t_id)
-            if not edges.to:
-                del pair[f_id]
+        self.disassociate_many(from_type, to_type, [(from_id, [to_id])])
+
+    def encoded_targets(
+        self, from_type: str, to_type: str
+    ) -> dict[str, tuple[tuple[_AssocType, ...], bytes]]:
+        """Encoded to-objects of one direction by to-id, each valid while its types are.
+
+        The types are kept with each entry, and an entry whose types differ from the
+        edge's is stale, so writes need not know of it; one entry per to-id, however
+        many from-ids share it, keeps it as small as the set of to-objects read.
+        """
+        encoded = self.encoded.get((from_type, to_type))
+        if encoded is None:
+            encoded = self.encoded[(from_type, to_type)] = {}
+        return encoded
 
     def types_as_json(self, types: tuple[_AssocType, ...]) -> list[dict[str, Any]]:
         cached = self.types_json.get(types)

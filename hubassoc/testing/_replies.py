@@ -38,6 +38,8 @@ def _json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
 _dumps, _loads = _json_codec()
 
 _JSON: Final = "application/json"
+# Stands for an object id in a template; no object type, label or message holds an "@".
+_ID_SLOT: Final = "@id@"
 
 _AUTH_MESSAGE: Final = (
     "Authentication credentials not found. This API supports OAuth 2.0 authentication "
@@ -144,6 +146,43 @@ def _envelope(
     envelope["completedAt"] = _now_iso()
     envelope["links"] = {}
     return envelope
+
+
+def _encoded_envelope(
+    results: list[bytes],
+    errors: list[bytes],
+    num_errors: int,
+    requested_at: str,
+    started_at: str,
+) -> bytes:
+    """What ``_dumps(_envelope(...))`` gives, from the arrays' contents encoded already.
+
+    ``results`` and ``errors`` are pieces that concatenate to the comma-separated
+    items; one join over every piece copies a large answer once, not per nesting level.
+    """
+    times = {"requestedAt": requested_at, "startedAt": started_at or requested_at}
+    times["completedAt"] = _now_iso()
+    tail = _dumps({**times, "links": {}})
+    middle = b'],"numErrors":%d,' % num_errors if num_errors else b"],"
+    return b"".join(
+        [
+            b'{"status":"COMPLETE","results":[',
+            *results,
+            b'],"errors":[',
+            *errors,
+            middle,
+            tail[1:],
+        ]
+    )
+
+
+def _with_id_slots(template: Any) -> list[bytes]:
+    """``template`` encoded and cut where :data:`_ID_SLOT` stands in its strings.
+
+    Joining the pieces with an id encoded as a JSON string without its quotes
+    (``_dumps(object_id)[1:-1]``) gives what encoding the template with that id would.
+    """
+    return _dumps(template).split(_ID_SLOT.encode())
 
 
 def _item_error(
