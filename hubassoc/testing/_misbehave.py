@@ -36,8 +36,8 @@ from typing import Any, Final
 
 import attrs
 
+from hubassoc.testing._cursors import _decode_cursor, _encode_cursor
 from hubassoc.testing._replies import _dumps, _loads, _Reply
-from hubassoc.testing._routes._associations import _decode_cursor, _encode_cursor
 
 KINDS: Final = frozenset(
     {

@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterable
 from typing import Any, Final
 
+from hubassoc.testing._cursors import _decode_cursor, _encode_cursor
 from hubassoc.testing._objects import _OBJECT_TYPE_RE, _json_id, _normalise_type, _singular
 from hubassoc.testing._replies import _dumps, _Reply
-from hubassoc.testing._routes._associations import _decode_cursor, _encode_cursor
 from hubassoc.testing._routes._base import _Call, _Endpoint
 
 _PATH: Final = r"/crm/(?:v4/objects|objects/\d{4}-\d{2})/([^/]+)/([^/]+)/associations/([^/]+)"
