@@ -346,6 +346,11 @@ class FakeHubSpot(_Seeding, _OAuthControls):
                 raw = await request.read()
             except ConnectionError:
                 return web.Response(status=499)
+            if self.latency > 0 and not isinstance(decision, _Reply):
+                # Requests already at the socket are stamped before this one's body is
+                # decoded and its answer built, which hold the loop, so their latency
+                # starts when they came.
+                await self._sync.settle(lambda: self._arrivals)
             if raw:
                 try:
                     body = _loads(raw)
@@ -362,10 +367,6 @@ class FakeHubSpot(_Seeding, _OAuthControls):
             if isinstance(decision, _Reply):
                 reply = decision
             else:
-                if self.latency > 0:
-                    # Requests already at the socket are stamped before this answer's
-                    # build holds the loop, so their latency starts when they came.
-                    await self._sync.settle(lambda: self._arrivals)
                 reply, slow = await self._process(
                     decision, request, raw, body, draws, correlation_id, requested_at
                 )
