@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from hubassoc.testing import FakeHubSpot, _replies
+from hubassoc.testing._cursors import _GENERATION, _cursor_bytes, _decode_cursor, _Issued
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "test-token-0123"
@@ -189,6 +190,21 @@ async def test_a_read_shows_types_changed_since_the_last_read(
         assert status == 204
         hub.seed(*PAIR, {"1": ["500"]})
         await _read_all_pages(hub, session, inputs)
+
+
+def test_cursors_handed_out_long_ago_still_decode() -> None:
+    issued = _Issued()
+    first = _cursor(3, "12")
+    issued.add(_cursor_bytes(3, "12"), 3, "12")
+    assert issued.decode(first) == (3, "12")
+    for k in range(2 * _GENERATION):
+        issued.add(_cursor_bytes(k, "x"), k, "x")
+    assert first not in issued.new
+    assert first not in issued.old
+    assert issued.decode(first) == (3, "12")
+    assert issued.decode(_cursor(5, "x")) == (5, "x")
+    for after in (first.replace("%3D", "="), first.replace("%3D", ""), "garbage", "é"):
+        assert issued.decode(after) == _decode_cursor(after)
 
 
 @pytest.mark.parametrize(

@@ -42,3 +42,37 @@ def _decode_cursor(after: str) -> tuple[int, str] | None:
     if _cursor_bytes(offset, from_id) != canonical:
         return None
     return offset, from_id
+
+
+# A round of 20 concurrent 1,000-id pages fits in one generation; both take < 10 MB.
+_GENERATION: Final = 25_000
+
+
+class _Issued:
+    """Cursors handed out lately, by their text, with what they decode to.
+
+    A next page's cursor is nearly always one handed out shortly before, and a
+    look-up costs a tenth of :func:`_decode_cursor`. Two generations of at most
+    :data:`_GENERATION` cursors each bound the memory; an older cursor, or one
+    sent back with ``=`` for ``%3D``, is decoded as usual.
+    """
+
+    __slots__ = ("new", "old")
+
+    def __init__(self) -> None:
+        self.new: dict[str, tuple[int, str]] = {}
+        self.old: dict[str, tuple[int, str]] = {}
+
+    def add(self, cursor: bytes, offset: int, from_id: str) -> None:
+        """Remember ``cursor``, made by :func:`_cursor_bytes` from ``offset, from_id``."""
+        if len(self.new) >= _GENERATION:
+            self.old, self.new = self.new, {}
+        self.new[cursor.decode("ascii")] = (offset, from_id)
+
+    def decode(self, after: str) -> tuple[int, str] | None:
+        """What :func:`_decode_cursor` gives for ``after``."""
+        return self.new.get(after) or self.old.get(after) or _decode_cursor(after)
+
+    def clear(self) -> None:
+        self.new.clear()
+        self.old.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hubassoc.testing._cursors import _Issued
 from hubassoc.testing._labels import _Labels
 from hubassoc.testing._objects import _default_type_id, _reverse_type_id
 
@@ -59,7 +60,7 @@ class _Store:
     Types are already normalised (see :mod:`hubassoc.testing._objects`).
     """
 
-    __slots__ = ("configs", "encoded", "labels", "pairs", "types_json")
+    __slots__ = ("configs", "encoded", "issued", "labels", "pairs", "types_json")
 
     def __init__(self) -> None:
         self.pairs: dict[tuple[str, str], _Graph] = {}
@@ -69,6 +70,8 @@ class _Store:
         self.types_json: dict[tuple[_AssocType, ...], list[dict[str, Any]]] = {}
         #: (from, to) -> to-id -> (its types, its batch-read to-object encoded).
         self.encoded: dict[tuple[str, str], dict[str, tuple[tuple[_AssocType, ...], bytes]]] = {}
+        #: Batch-read cursors handed out lately.
+        self.issued = _Issued()
 
     def clear(self) -> None:
         self.pairs.clear()
@@ -76,6 +79,7 @@ class _Store:
         self.labels.clear()
         self.types_json.clear()
         self.encoded.clear()
+        self.issued.clear()
 
     def types_between(
         self, from_type: str, to_type: str, from_id: str, to_id: str

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Final
 
-from hubassoc.testing._cursors import _cursor_bytes, _decode_cursor
+from hubassoc.testing._cursors import _cursor_bytes
 from hubassoc.testing._graph import _AssocType
 from hubassoc.testing._objects import _HUBSPOT_DEFINED, _default_type_id, _json_id, _singular
 from hubassoc.testing._replies import (
@@ -135,6 +135,7 @@ def _apply_read(call: _Call, parsed: _Batch[_ReadInput]) -> _Reply:
     none_found[0] = b"," + none_found[0]
     # '"<base>?after=': the codec's escaping of the link, without its closing quote.
     link = _dumps(f"{call.base_url}{call.path}?after=")[:-1]
+    issued = store.issued
     cached = encoded.get
 
     def target(to_id: str, types: tuple[_AssocType, ...]) -> bytes:
@@ -160,7 +161,7 @@ def _apply_read(call: _Call, parsed: _Batch[_ReadInput]) -> _Reply:
             continue
         offset = 0
         if after is not None:
-            cursor = _decode_cursor(after)
+            cursor = issued.decode(after)
             if cursor is None or cursor[1] != from_id:
                 error = _item_error(
                     "VALIDATION_ERROR",
@@ -190,7 +191,9 @@ def _apply_read(call: _Call, parsed: _Batch[_ReadInput]) -> _Reply:
             ]
             results.append(b",".join(items))
         if repeat or more:
-            next_after = _cursor_bytes(page_size if repeat else offset + page_size, from_id)
+            next_offset = page_size if repeat else offset + page_size
+            next_after = _cursor_bytes(next_offset, from_id)
+            issued.add(next_after, next_offset, from_id)
             paging = b'],"paging":{"next":{"after":"' + next_after + b'","link":' + link
             results.append(paging + next_after + b'"}}}')
         else:
