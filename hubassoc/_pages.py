@@ -25,6 +25,7 @@ from ._models import (
     _Absent,
     _AbsentShape,
 )
+from ._validation import digits
 from ._wire import (
     _DIRECT_HOOKS,
     ITEM_ERRORS,
@@ -84,8 +85,7 @@ def _columns(
     """
     if set(map(type, froms)) != _STRS or "" in froms:
         return None
-    joined_froms = "".join(froms)
-    if not (joined_froms.isdigit() and joined_froms.isascii()):
+    if not digits("".join(froms)):
         return None
     lengths = list(map(len, tos))
     if 0 in lengths or type(first) is not list or not _fits_array(raw_ids, raw_types):

@@ -36,6 +36,7 @@ from ._models import (
     _shared_types,
 )
 from ._pages import INVALID_RESULT, decode_read_page, parse_read_page, withheld
+from ._validation import digits
 from ._wire import ITEM_ERRORS, ResponseShapeError, converter
 
 
@@ -127,8 +128,7 @@ class ReadPlan:
             parts.append(dumps(inputs)[1:-1])
         if fresh:
             ids.extend(fresh)
-            joined_ids = "".join(fresh)
-            if joined_ids.isdigit() and joined_ids.isascii():
+            if digits("".join(fresh)):
                 # Digit strings need no escaping: the same bytes dumps() would give.
                 parts.append(('{"id":"' + '"},{"id":"'.join(fresh) + '"}').encode())
             else:
