@@ -40,7 +40,7 @@ def derive(rows: list[dict[str, Any]], sizes: Sizes) -> None:
         units = row.get("associations") or row.get("ids_without") or 0
         row["units"] = units
         row["cpu_us_per_unit"] = row["cpu_s"] / max(units, 1) * 1e6
-        if row["workload"] == "latency":
+        if row["workload"].startswith("latency"):
             row["ideal_wall_s"] = _ideal_latency_wall(sizes)
             row["wall_vs_ideal"] = row["wall_s"] / row["ideal_wall_s"]
     raw = {r["workload"]: r for r in rows if r["client"] == RAW and r.get("verified")}
@@ -126,16 +126,22 @@ def goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ratio_goal(name, "cpu_s", 1.2, f"{name}: {ids} without associations, {how}, client CPU")
         absolute(name, "peak_rss_mb", 150, f"{name}: peak RSS, {how}", "MB")
 
-    latency = _find(rows, "latency")
-    ratio = latency.get("ratio", {}).get("wall_vs_ideal") if latency else None
-    add(
-        "latency: wall/ideal vs raw's",
-        ratio,
-        "<= 1x raw",
-        None if ratio is None else ratio <= 1.0,
-    )
-    value = latency.get("wall_vs_ideal") if latency else None
-    add("latency: wall/ideal", value, "<= 1.1", None if value is None else value <= 1.1)
+    for name, how in (("latency", "awaited"), ("latency-stream", "async for")):
+        latency = _find(rows, name)
+        ratio = latency.get("ratio", {}).get("wall_vs_ideal") if latency else None
+        add(
+            f"{name}: wall/ideal vs raw's ({how})",
+            ratio,
+            "<= 1x raw",
+            None if ratio is None else ratio <= 1.0,
+        )
+        value = latency.get("wall_vs_ideal") if latency else None
+        add(
+            f"{name}: wall/ideal ({how})",
+            value,
+            "<= 1.1",
+            None if value is None else value <= 1.1,
+        )
     return out
 
 
@@ -224,9 +230,9 @@ def extra_lines(rows: list[dict[str, Any]], sizes: Sizes) -> list[str]:
     n, window = sizes.rate_limit
     for row in rows:
         name, client = row["workload"], row["client"]
-        if name == "latency" and "wall_vs_ideal" in row:
+        if name.startswith("latency") and "wall_vs_ideal" in row:
             out.append(
-                f"latency {client}: {row['calls']} calls at {sizes.latency * 1000:.0f} ms, "
+                f"{name} {client}: {row['calls']} calls at {sizes.latency * 1000:.0f} ms, "
                 f"concurrency {sizes.concurrency}: wall {row['wall_s']:.3f} s, ideal "
                 f"{row['ideal_wall_s']:.3f} s -> {row['wall_vs_ideal']:.3f}x ideal"
                 + (

@@ -42,6 +42,16 @@ async def read(spec: Spec) -> Outcome:
     return Outcome(associations=len(pairs), pairs=lambda: pairs, without=lambda: without)
 
 
+async def read_stream(spec: Spec) -> Outcome:
+    """``async for`` over the read, every pair taken as its page arrives."""
+    pairs: list[tuple[str, str]] = []
+    async with _client(spec) as client:
+        async for r in client.read(spec.from_type, spec.to_type, spec.ids):
+            from_id = r.from_id
+            pairs.extend([(from_id, t.to_object_id) for t in r.to])
+    return Outcome(associations=len(pairs), pairs=lambda: pairs, without=list)
+
+
 async def stream(spec: Spec) -> Outcome:
     """``async for`` over the read; every ``to_object_id`` touched, nothing kept."""
     count = 0
@@ -136,6 +146,7 @@ async def archive(spec: Spec) -> Outcome:
 
 WORKLOADS = {
     "read": read,
+    "read-stream": read_stream,
     "stream": stream,
     "none": none,
     "none-stream": none_stream,

@@ -278,6 +278,8 @@ async def archive(spec: Spec) -> Outcome:
 
 WORKLOADS = {
     "read": read,
+    # The loop above already takes each page's pairs as it arrives.
+    "read-stream": read,
     "stream": stream,
     "none": none,
     "none-stream": none_stream,
