@@ -191,6 +191,7 @@ def test_a_decoded_page_parses_the_same_twice() -> None:
     body = json.dumps({"results": [_usual_result("7", [11], None)], "errors": [_absent("8")]})
     decoded = decode_read_page(body.encode())
     first, second = _parsed(decoded), _parsed(decoded)
-    assert not isinstance(first, ValueError) and not isinstance(second, ValueError)
+    assert not isinstance(first, ValueError)
+    assert not isinstance(second, ValueError)
     _same(first, second)
     assert first[0].ids_without_associations == ["8"]

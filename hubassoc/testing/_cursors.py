@@ -35,7 +35,8 @@ def _decode_cursor(after: str) -> tuple[int, str] | None:
     except (binascii.Error, ValueError):  # UnicodeError is a ValueError
         return None
     offset_text, sep, from_id = text.partition(":")
-    if not sep or not offset_text.isdigit():
+    # isdigit() alone admits digits int() refuses, such as "²".
+    if not sep or not (offset_text.isascii() and offset_text.isdigit()):
         return None
     offset = int(offset_text)
     # Only canonical cursors are accepted, so edited or made-up strings are rejected.
