@@ -151,7 +151,7 @@ class OAuthToken:
                 raise refused[1]
             url = self.token_url or base_url.rstrip("/") + DEFAULT_TOKEN_PATH
             try:
-                access, lifetime, new_refresh = await _exchange(
+                access, lifetime, new_refresh, asked_at = await _exchange(
                     session, url, self.client_id, self.client_secret, self.refresh_token
                 )
             except TokenRefreshError as exc:
@@ -161,7 +161,10 @@ class OAuthToken:
             self.refreshes += 1
             margin = min(self.refresh_margin, lifetime / 5)
             self._access = access
-            self._expires_at = time.monotonic() + max(lifetime - margin, 0.0)
+            # HubSpot's clock for the token starts when it issues it, somewhere between
+            # the ask and the answer: counted from the ask, the token is never thought
+            # to live longer than it does, however slow the answer.
+            self._expires_at = asked_at + max(lifetime - margin, 0.0)
             logger.info("OAuth access token refreshed; valid for %.0fs", lifetime)
             if new_refresh is not None and new_refresh != self.refresh_token:
                 self.refresh_token = new_refresh
@@ -178,8 +181,9 @@ async def _exchange(
     client_id: str,
     client_secret: str,
     refresh_token: str,
-) -> tuple[str, float, str | None]:
-    """Exchange a refresh token; (access token, lifetime in seconds, new refresh token)."""
+) -> tuple[str, float, str | None, float]:
+    """Exchange a refresh token: (access token, lifetime in seconds, new refresh token,
+    the ``time.monotonic()`` at which the answered request was sent)."""
     form = {
         "grant_type": "refresh_token",
         "client_id": client_id,
@@ -190,6 +194,7 @@ async def _exchange(
     for attempt in range(_REFRESH_ATTEMPTS):
         if attempt:
             await asyncio.sleep(0.5 * 2 ** (attempt - 1))
+        asked_at = time.monotonic()
         try:
             async with session.post(
                 url,
@@ -213,7 +218,8 @@ async def _exchange(
                 ) from None
             lifetime = _lifetime(data.get("expires_in", data.get("expiresIn")))
             new_refresh = data.get("refresh_token", data.get("refreshToken"))
-            return access, lifetime, new_refresh if isinstance(new_refresh, str) else None
+            kept = new_refresh if isinstance(new_refresh, str) else None
+            return access, lifetime, kept, asked_at
         if status >= 500 or status == 429:
             last = f"HTTP {status}"
             continue

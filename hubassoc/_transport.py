@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -171,18 +171,27 @@ class Transport:
         decode: Callable[[bytes], Any],
     ) -> Success | ChunkFailure | Retry | Fatal:
         session = self.open()
-        token = await self._credentials.token(session, self.base_url)
+        sent: list[str] = []
+
+        async def token() -> str:
+            # Asked for once the request has its slots, right before it is sent: a token
+            # taken before waiting for them could expire while the request waits.
+            value = await self._credentials.token(session, self.base_url)
+            sent.append(value)
+            return value
+
         outcome = await self._send(session, method, url, body, timeout, token, decode)
         if (
-            isinstance(outcome, Fatal)
+            sent
+            and isinstance(outcome, Fatal)
             and isinstance(outcome.error, AuthenticationError)
             and outcome.error.category == EXPIRED_AUTHENTICATION
         ):
             # An access token can expire between our clock and HubSpot's: get a new one
             # (one refresh however many requests met it) and send this request again.
-            fresh = await self._credentials.renewed(session, self.base_url, token)
+            fresh = await self._credentials.renewed(session, self.base_url, sent[-1])
             if fresh is not None:
-                outcome = await self._send(session, method, url, body, timeout, fresh, decode)
+                outcome = await self._send(session, method, url, body, timeout, token, decode)
         return outcome
 
     async def _send(
@@ -192,14 +201,14 @@ class Transport:
         url: str,
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
-        token: str,
+        token: Callable[[], Awaitable[str]],
         decode: Callable[[bytes], Any],
     ) -> Success | ChunkFailure | Retry | Fatal:
-        headers_out = {**self._headers, "Authorization": f"Bearer {token}"}
         async with self._slots:
             await self.limiter.acquire()
             reported = finished = False
             try:
+                headers_out = {**self._headers, "Authorization": f"Bearer {await token()}"}
                 async with session.request(
                     method,
                     url,

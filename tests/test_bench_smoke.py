@@ -24,6 +24,7 @@ WORKLOADS = {
     "no-assoc",
     "no-assoc-stream",
     "latency",
+    "latency-stream",
     "rate",
     "rate-shared",
 }

@@ -143,3 +143,45 @@ def test_bad_oauth_settings_fail_before_any_request() -> None:
         hubassoc.OAuthToken(client_id="x", client_secret="a b", refresh_token="r")
     with pytest.raises(hubassoc.InvalidInputError):
         hubassoc.Client(12345)  # type: ignore[arg-type]
+
+
+async def test_the_token_is_asked_for_when_the_request_is_sent_not_before_its_wait() -> None:
+    # Two reads share a client that sends one request at a time: the second waits for
+    # the first to be answered. A token taken before that wait could expire during it.
+    answered_at_ask: list[int] = []
+    async with FakeHubSpot(token="t-1", latency=0.05) as hub:
+        hub.seed("contacts", "companies", {"1": ["9"], "2": ["9"]})
+
+        def token() -> str:
+            answered_at_ask.append(sum(hub.status_counts.values()))
+            return "t-1"
+
+        async with hubassoc.Client(
+            token, base_url=hub.url, rate_limit=None, max_concurrency=1
+        ) as client:
+            one, two = await asyncio.gather(
+                client.read("contacts", "companies", ["1"]),
+                client.read("contacts", "companies", ["2"]),
+            )
+    assert [r.from_id for r in (*one.results, *two.results)] == ["1", "2"]
+    assert answered_at_ask == [0, 1]
+
+
+async def test_a_token_lifetime_counts_from_the_ask_not_the_slow_answer() -> None:
+    # HubSpot starts a token's clock when it issues it; the answer saying so can come much
+    # later. With a 1 s lifetime (0.2 s margin) and answers 0.45 s after each request, a
+    # client counting from the answer would think the token good 0.25 s past its end.
+    async with FakeHubSpot(oauth=_app(lifetime=1.0), latency=0.45) as hub:
+        hub.seed("contacts", "companies", {"1": ["9"]})
+        loop = asyncio.get_running_loop()
+        async with hubassoc.Client(
+            _auth(), base_url=hub.url, rate_limit=None, max_retries=0
+        ) as client:
+            asked = loop.time()
+            await client.read("contacts", "companies", ["1"])
+            # Past the token's end by HubSpot's clock, before it by an answer's.
+            await asyncio.sleep(asked + 1.1 - loop.time())
+            result = await client.read("contacts", "companies", ["1"])
+    assert [r.to_ids for r in result.results] == [["9"]]
+    assert hub.status_counts[401] == 0
+    assert hub.token_refreshes == 2
