@@ -75,8 +75,11 @@ def test_specs() -> None:
 
 
 @pytest.mark.parametrize("size", [10, 60_000])
-def test_ids_keep_the_first_of_each_repeat_in_order(size: int) -> None:
-    ids = [str(n) for n in range(size, 0, -1)]  # descending: not the sorted order
+@pytest.mark.parametrize("order", ["descending", "ascending"])
+def test_ids_keep_the_first_of_each_repeat_in_order(size: int, order: str) -> None:
+    ids = [str(n) for n in range(10**8 + size, 10**8, -1)]
+    if order == "ascending":  # already in order: checked in one pass, no table
+        ids.reverse()
     assert validate.ids(ids) == ids
     repeated = [*ids[:5], ids[2], *ids[5:], ids[0], ids[-1]]
     assert validate.ids(repeated) == ids
