@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
@@ -63,8 +62,11 @@ def _with_types(obj: AssociatedObject, more: Sequence[AssociationType]) -> Assoc
 
 def unique(read: AssociationRead) -> AssociationRead:
     """``read`` with each to-id once (see :func:`unite`); itself when nothing repeats."""
+    n = len(read)
+    if n < 2:
+        return read
     ids = read._ids
-    if len(ids) < 2 or len(set(ids)) == len(ids):
+    if len(set(memoryview(ids).cast("q") if type(ids) is bytes else ids)) == n:
         return read
     return AssociationRead(read.from_id, unite(read.to))
 
@@ -75,11 +77,8 @@ def joined(parts: Sequence[AssociationRead]) -> AssociationRead:
         return parts[0]
     first = parts[0]
     ids: ToIds
-    if all(type(p._ids) is array for p in parts):
-        numbers = array("q")
-        for part in parts:
-            numbers.extend(cast("array[int]", part._ids))
-        ids = numbers
+    if all(type(p._ids) is bytes for p in parts):
+        ids = b"".join([cast(bytes, p._ids) for p in parts])
     else:
         ids = [i for part in parts for i in part.to_ids]
     types: ToTypes

@@ -53,22 +53,23 @@ _LISTS = {list}
 
 class _Columns:
     """A usual read page, checked: its from-ids, each one's count of to-objects, every
-    to-id in one machine-integer array, and the one tuple of association types they all
-    carry. ``afters`` are the ``(result index, after)`` of its cursors, when known."""
+    to-id packed as a machine integer in one bytes object, and the one tuple of
+    association types they all carry. ``afters`` are the ``(result index, after)`` of its
+    cursors, when known."""
 
-    __slots__ = ("afters", "froms", "lengths", "numbers", "types")
+    __slots__ = ("afters", "froms", "lengths", "packed", "types")
 
     def __init__(
         self,
         froms: list[str],
         lengths: list[int],
-        numbers: array[int],
+        packed: bytes,
         types: tuple[AssociationType, ...],
         afters: list[tuple[int, str]] | None,
     ) -> None:
         self.froms = froms
         self.lengths = lengths
-        self.numbers = numbers
+        self.packed = packed
         self.types = types
         self.afters = afters
 
@@ -94,7 +95,7 @@ def _columns(
         types = _types_of(first)
     except ITEM_ERRORS:
         return None
-    return _Columns(froms, lengths, array("q", raw_ids), types, None)
+    return _Columns(froms, lengths, array("q", raw_ids).tobytes(), types, None)
 
 
 def _dict_columns(results: list[Any]) -> tuple[_Columns, list[Any]] | None:
@@ -177,7 +178,7 @@ def _typed_columns(page: Any) -> _DecodedRead | None:
             if r.paging is not None and r.paging.next is not None
         ]
     else:
-        columns = _Columns([], [], array("q"), (), [])
+        columns = _Columns([], [], b"", (), [])
     envelope = {
         "status": page.status,
         "requestedAt": page.requested_at,
@@ -190,7 +191,7 @@ def _typed_columns(page: Any) -> _DecodedRead | None:
 
 def _reads(columns: _Columns, asked: Mapping[str, str]) -> list[AssociationRead]:
     """One read per result of a usual page, an asked from-id held as the caller's string."""
-    numbers = columns.numbers
+    packed = columns.packed
     types = columns.types
     get = asked.get
     new = object.__new__
@@ -199,12 +200,13 @@ def _reads(columns: _Columns, asked: Mapping[str, str]) -> list[AssociationRead]
     append = reads.append
     start = 0
     for from_id, n in zip(columns.froms, columns.lengths, strict=True):
+        stop = start + (n << 3)
         read = new(AssociationRead)
         setter(read, "from_id", get(from_id, from_id))
-        setter(read, "_ids", numbers[start : start + n])
+        setter(read, "_ids", packed[start:stop])
         setter(read, "_types", types)
         append(read)
-        start += n
+        start = stop
     return reads
 
 

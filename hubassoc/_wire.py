@@ -192,7 +192,7 @@ def _structure_association_read(value: Mapping[str, Any], _: type) -> Associatio
     first = raw_types[0]
     if type(first) is not list or not _fits_array(raw_ids, raw_types):
         return _careful_read(from_id, to)
-    return AssociationRead._of(from_id, array("q", raw_ids), _types_of(first))
+    return AssociationRead._of(from_id, array("q", raw_ids).tobytes(), _types_of(first))
 
 
 def _fits_array(raw_ids: list[Any], raw_types: list[Any]) -> bool:
@@ -214,10 +214,10 @@ def _careful_read(from_id: str, to: Any) -> AssociationRead:
         ids.append(record_id(obj["toObjectId"], "toObjectId", from_id))
         types.append(_types_of(obj.get("associationTypes", ())))
     numbers = [int(i) for i in ids]
-    compact: array[int] | list[str] = ids
+    compact: bytes | list[str] = ids
     # Digit strings keep their spelling unless it is the canonical one of a small number.
     if all(str(n) == i and n <= _MAX_ARRAY_ID for n, i in zip(numbers, ids, strict=True)):
-        compact = array("q", numbers)
+        compact = array("q", numbers).tobytes()
     return AssociationRead._of(from_id, compact, _compact_types(types))
 
 
