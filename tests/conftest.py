@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
@@ -20,6 +21,12 @@ TOKEN = "pat-na1-SECRET-7f3a9c-do-not-log"
 async def hub() -> AsyncIterator[FakeHubSpot]:
     async with FakeHubSpot(token=TOKEN) as server:
         yield server
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
+        yield http
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ on one clock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
-import pytest
 
 from hubassoc.testing import FakeHubSpot, Faults
 
@@ -24,12 +22,6 @@ CALLS = 8
 # benchmark's rate-limited reads. 4,000 ids a call make some 10 ms of the emulator's
 # work, CALLS of them well inside LATENCY, and leave little garbage to collect.
 IDS, PAGE_SIZE = 4_000, 3
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 def _ids(call: int) -> list[str]:

@@ -9,7 +9,6 @@ The codec is msgspec when installed, else orjson, else the standard library.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -26,12 +25,6 @@ PAIR = ("contacts", "companies")
 READ = "/crm/v4/associations/contacts/companies/batch/read"
 ASSOCIATE = "/crm/v4/associations/contacts/companies/batch/associate/default"
 ARCHIVE = "/crm/v4/associations/contacts/companies/batch/archive"
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 async def _post(
