@@ -11,7 +11,9 @@ import gc
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -55,7 +57,7 @@ try:  # msgspec is optional (`pip install hubassoc[speed]`): same results, less 
 
     #: What decoding a body that is not JSON raises.
     JSON_DECODE_ERRORS: tuple[type[Exception], ...] = (msgspec.DecodeError, UnicodeDecodeError)
-except ImportError:  # pragma: no cover - tests/test_codec.py runs this in a subprocess
+except ImportError:  # pragma: no cover - tests/test_typed_pages.py runs this in a subprocess
     _decode = json.loads
 
     def dumps(obj: Any) -> bytes:
@@ -65,9 +67,14 @@ except ImportError:  # pragma: no cover - tests/test_codec.py runs this in a sub
     JSON_DECODE_ERRORS = (json.JSONDecodeError, UnicodeDecodeError)
 
 
+def decode_with(decode: Callable[[bytes], T], data: bytes) -> T:
+    """``decode(data)``, with the collector paused if ``data`` is large (see gc_paused)."""
+    if len(data) < GC_PAUSE_MIN_BYTES:
+        return decode(data)
+    with gc_paused():
+        return decode(data)
+
+
 def loads(data: bytes) -> Any:
     """Decode JSON bytes; a large body is decoded with the collector paused."""
-    if len(data) < GC_PAUSE_MIN_BYTES:
-        return _decode(data)
-    with gc_paused():
-        return _decode(data)
+    return decode_with(_decode, data)

@@ -202,23 +202,19 @@ class ReadPlan:
                 read = _news(state.seen, cast(AssociationRead, read))
             if read is not None:
                 kept.append(read)
-        closed = self._closed
-        if not open_:  # every id of this page is done with it
-            self.finished += len(asked_ids)
-            if closed is not None:
-                closed.extend(asked_ids)
-        else:
+        ended: list[str] = asked_ids  # every id of this page is done with it
+        if open_:
+            ended = []
             for from_id in asked_ids:
                 state = open_.get(from_id)
                 if state is None:
-                    self.finished += 1
-                    if closed is not None:
-                        closed.append(from_id)
+                    ended.append(from_id)
                 elif state.outstanding <= 0:
                     del open_[from_id]
-                    self.finished += 1
-                    if closed is not None:
-                        closed.append(from_id)
+                    ended.append(from_id)
+        self.finished += len(ended)
+        if self._closed is not None:
+            self._closed.extend(ended)
 
         unanswered = [i for i in asked_ids if i not in answered]
         if unanswered:

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from ._codec import GC_PAUSE_MIN_BYTES, gc_paused
+from ._codec import decode_with
 
 __all__ = ["ReadPage", "decode_read_page"]
 
@@ -76,9 +76,6 @@ def decode_read_page(body: bytes) -> ReadPage | None:
     Raises ``msgspec.DecodeError`` (one of ``JSON_DECODE_ERRORS``) if it is not JSON.
     """
     try:
-        if len(body) < GC_PAUSE_MIN_BYTES:
-            return _DECODER.decode(body)
-        with gc_paused():
-            return _DECODER.decode(body)
+        return decode_with(_DECODER.decode, body)
     except msgspec.ValidationError:
         return None
