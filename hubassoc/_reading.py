@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from itertools import repeat
-from typing import Any, cast
+from operator import attrgetter, is_
+from typing import Any
 from urllib.parse import quote
 
 import attrs
@@ -25,7 +26,7 @@ from ._batch import (
     unasked_error,
 )
 from ._codec import dumps, loads
-from ._merge import joined, unique, unite
+from ._merge import joined, uniques, unite
 from ._models import (
     AssociatedObject,
     AssociationRead,
@@ -38,6 +39,8 @@ from ._models import (
 from ._pages import INVALID_RESULT, decode_read_page, parse_read_page, withheld
 from ._validation import digits
 from ._wire import ITEM_ERRORS, ResponseShapeError, converter
+
+_FROM_ID = attrgetter("from_id")
 
 
 @attrs.define(slots=True)
@@ -148,25 +151,30 @@ class ReadPlan:
         asked = dict(zip(asked_ids, asked_ids, strict=True))
         page, cursors = parse_read_page(raw, asked)
         errors = [_unasked_withheld(e, asked) for e in page._errors]
-        results: dict[str, AssociationRead] = {}
         unasked: list[str] = []
-        for item in page.results:
-            from_id = asked.get(item.from_id)
-            if from_id is None:
-                unasked.append(item.from_id)
-            elif from_id in results:  # the same id twice in one answer: one result
-                results[from_id] = joined([results[from_id], item])
-            else:
-                results[from_id] = (
-                    item
-                    if item.from_id is from_id
-                    else AssociationRead._of(from_id, item._ids, item._types)
-                )
-        answered = set(results)
-        answered.update(i for e in errors for i in e.ids)
+        results = _by_asked_id(page.results, asked)
+        if results is None:
+            results = {}
+            for item in page.results:
+                from_id = asked.get(item.from_id)
+                if from_id is None:
+                    unasked.append(item.from_id)
+                elif from_id in results:  # the same id twice in one answer: one result
+                    results[from_id] = joined([results[from_id], item])
+                else:
+                    results[from_id] = (
+                        item
+                        if item.from_id is from_id
+                        else AssociationRead._of(from_id, item._ids, item._types)
+                    )
         absent = page._absent
-        if absent:
-            answered.update(absent.ids())
+        unanswered: list[str] = []
+        if len(results) != len(asked) or errors or absent:
+            answered = set(results)
+            answered.update(i for e in errors for i in e.ids)
+            if absent:
+                answered.update(absent.ids())
+            unanswered = [i for i in asked_ids if i not in answered]
 
         open_ = self._open
         if open_:  # no id of the read has a second page yet: nothing to account
@@ -194,14 +202,14 @@ class ReadPlan:
                 state.outstanding += 1
                 self._continuations.append((from_id, after))
 
-        kept: list[AssociationRead] = []
-        for from_id, item in results.items():
-            read: AssociationRead | None = unique(item)
-            state = open_.get(from_id)
-            if state is not None:
-                read = _news(state.seen, cast(AssociationRead, read))
-            if read is not None:
-                kept.append(read)
+        kept: list[AssociationRead] = uniques(list(results.values()))
+        if open_:
+            # Ids with earlier pages keep only what those pages did not give.
+            news = [
+                _news(state.seen, read) if (state := open_.get(read.from_id)) else read
+                for read in kept
+            ]
+            kept = [read for read in news if read is not None]
         ended: list[str] = asked_ids  # every id of this page is done with it
         if open_:
             ended = []
@@ -216,7 +224,6 @@ class ReadPlan:
         if self._closed is not None:
             self._closed.extend(ended)
 
-        unanswered = [i for i in asked_ids if i not in answered]
         if unanswered:
             errors.append(
                 BatchError(
@@ -255,6 +262,21 @@ class ReadPlan:
             if self._closed is not None:
                 self._closed.append(from_id)
         return _failed_page(error)
+
+
+def _by_asked_id(
+    reads: list[AssociationRead], asked: Mapping[str, str]
+) -> dict[str, AssociationRead] | None:
+    """``reads`` by from-id if each is of an asked id, once, held as the asked string.
+
+    The usual page, checked in C; None for any other, which is then looked at read by read.
+    """
+    by_id = dict(zip(map(_FROM_ID, reads), reads, strict=True))
+    if len(by_id) != len(reads) or not by_id.keys() <= asked.keys():
+        return None
+    if not all(map(is_, map(asked.__getitem__, by_id), by_id)):
+        return None
+    return by_id
 
 
 def _repeated_cursor(ids: list[str]) -> BatchError:

@@ -87,6 +87,21 @@ async def test_the_same_id_twice_in_a_page_gives_each_association_once(
     assert streamed == [("1", ["6", "7"])]
 
 
+async def test_a_to_object_listed_twice_in_one_result_is_given_once(hub: FakeHubSpot) -> None:
+    hub.seed("contacts", "companies", {"1": ["6", "7"], "2": ["8"], "3": ["9", "10", "11"]})
+    hub.misbehave("repeated_to_object")
+    async with _client(hub) as client:
+        result = await client.read("contacts", "companies", ["1", "2", "3"])
+        streamed = [
+            (r.from_id, r.to_ids) async for r in client.read("contacts", "companies", [1, 2, 3])
+        ]
+    expected = [("1", ["6", "7"]), ("2", ["8"]), ("3", ["9", "10", "11"])]
+    assert [(r.from_id, r.to_ids) for r in result.results] == expected
+    assert [len(t.association_types) for r in result.results for t in r.to] == [1] * 6
+    assert streamed == expected
+    assert result.errors == []
+
+
 async def test_a_next_page_repeating_a_to_object_gives_it_once(hub: FakeHubSpot) -> None:
     hub.page_size = 3
     to_ids = [str(100 + i) for i in range(10)]

@@ -21,6 +21,8 @@ was applied, so the stored graph is what a correct answer would have described):
 ``endless_cursor``
     Every batch-read result (and every page of one record's list) carries a new
     ``paging.next.after``, even past the last page: paging never ends by itself.
+``repeated_to_object``
+    Every batch-read result lists each of its to-objects twice, in a row.
 ``two_cursors``
     A first page of a batch-read id that has more pages comes with a second result for
     the same id carrying a second, different cursor (both valid).
@@ -46,6 +48,7 @@ KINDS: Final = frozenset(
         "duplicate_result",
         "unknown_status",
         "overlapping_pages",
+        "repeated_to_object",
         "endless_cursor",
         "two_cursors",
         "unconfirmed_write",
@@ -168,6 +171,9 @@ class _Misbehaviour:
             return _overlapping(answer, page_size)
         if kind == "two_cursors":
             return _two_cursors(answer, body)
+        if kind == "repeated_to_object":
+            twice = [{**r, "to": [o for o in r["to"] for _ in (0, 1)]} for r in results]
+            return {**answer, "results": twice} if results else None
         return None
 
     def _fresh_cursor(self, from_id: str) -> str:
