@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from operator import eq, lt
-from typing import Any
+from typing import Any, cast
 
 from ._exceptions import InvalidInputError
 from ._models import AssociationCategory, AssociationSpec
@@ -123,8 +123,30 @@ def _pair(value: Any, where: str) -> Pair:
 
 def pairs(values: Any) -> list[Pair]:
     """Validate (from_id, to_id) pairs; duplicates are dropped."""
-    out = [_pair(v, f"pairs[{i}]") for i, v in enumerate(_iterable(values, "pairs"))]
+    items = _iterable(values, "pairs")
+    plain = _plain_pairs(items)
+    if plain is not None:
+        return list(dict.fromkeys(plain))
+    out = [_pair(v, f"pairs[{i}]") for i, v in enumerate(items)]
     return list(dict.fromkeys(out))
+
+
+_TUPLE = {tuple}
+_TWO = {2}
+
+
+def _plain_pairs(items: Iterable[Any]) -> Sequence[Pair] | None:
+    """The usual input, a list of 2-tuples of digit strings, checked in a few passes in C
+    (as :func:`ids` checks its usual input); None for anything else, which is then
+    checked pair by pair and named where it is wrong."""
+    if not (type(items) is list or type(items) is tuple) or not items:
+        return None
+    if set(map(type, items)) != _TUPLE or set(map(len, items)) != _TWO:
+        return None
+    for side in zip(*items, strict=True):
+        if set(map(type, side)) != _STR or "" in side or not digits("".join(side)):
+            return None
+    return cast("Sequence[Pair]", items)
 
 
 def pairs_or_mapping(values: Any) -> list[Pair]:

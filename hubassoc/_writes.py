@@ -10,6 +10,7 @@ caller can re-run exactly those (:func:`unconfirmed_pairs`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -47,6 +48,8 @@ class _PairResult(Protocol):
 
 
 P = TypeVar("P", bound=_PairResult)
+_FROM_ID = attrgetter("from_id")
+_TO_ID = attrgetter("to_id")
 
 
 def _pair_context(pairs: Sequence[Pair]) -> dict[str, list[str]]:
@@ -95,14 +98,18 @@ class ConfirmingPlan(_WritePlan[P]):
         """Parse the page, keep what was asked, and add an error for any pair left out."""
         page = super().complete(chunk, raw)
         sent = set(zip(chunk.context["ids"], chunk.context["toIds"], strict=True))
-        kept: dict[Pair, P] = {}
+        results = page.results
+        keys = list(zip(map(_FROM_ID, results), map(_TO_ID, results), strict=True))
+        kept: dict[Pair, P] = dict(zip(keys, results, strict=True))
         unasked: list[Pair] = []
-        for r in page.results:
-            key = (r.from_id, r.to_id)
-            if key in sent or (r.to_id, r.from_id) in sent:
-                kept.setdefault(key, r)
-            else:
-                unasked.append(key)
+        if len(kept) != len(results) or not kept.keys() <= sent:
+            # Not the usual answer (each sent pair once, as sent): key by key.
+            kept = {}
+            for key, r in zip(keys, results, strict=True):
+                if key in sent or (key[1], key[0]) in sent:
+                    kept.setdefault(key, r)
+                else:
+                    unasked.append(key)
         errors = list(page.errors)
         if unasked:
             errors.append(
@@ -114,8 +121,10 @@ class ConfirmingPlan(_WritePlan[P]):
                     },
                 )
             )
-        confirmed = [*kept, *((t, f) for f, t in kept)]
-        extra = unconfirmed_pairs(chunk, confirmed, errors)
+        extra = None
+        if kept.keys() != sent:  # else every pair sent is confirmed, as sent
+            confirmed = [*kept, *((t, f) for f, t in kept)]
+            extra = unconfirmed_pairs(chunk, confirmed, errors)
         if extra is not None:
             errors.append(extra)
         if not unasked and extra is None and len(kept) == len(page.results):

@@ -64,6 +64,21 @@ def test_pairs_and_mapping() -> None:
         validate.pairs_or_mapping({"1": "2"})
 
 
+@pytest.mark.parametrize(
+    ("bad", "where"),
+    [
+        (("x", "3"), r"pairs\[1\]\[0\]"),
+        (("3", ""), r"pairs\[1\]\[1\]"),
+        (("3", "-4"), r"pairs\[1\]\[1\]"),
+    ],
+)
+def test_a_bad_id_among_plain_string_pairs_is_named(bad: tuple[str, str], where: str) -> None:
+    # Plain 2-tuples of strings, the shape checked all at once: a bad one is still named.
+    with pytest.raises(InvalidInputError, match=where):
+        validate.pairs([("1", "2"), bad, ("5", "6")])
+    assert validate.pairs([("1", "2"), (" 3", "4 "), ("1", "2")]) == [("1", "2"), ("3", "4")]
+
+
 def test_specs() -> None:
     spec = AssociationSpec(AssociationCategory.USER_DEFINED, 3)
     assert validate.specs([spec, ("USER_DEFINED", 3), ("HUBSPOT_DEFINED", 1)]) == [

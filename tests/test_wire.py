@@ -115,6 +115,24 @@ def test_default_association_parses_spec() -> None:
     assert (res.from_id, res.to_id, res.association_spec.type_id) == ("101", "201", 279)
 
 
+@pytest.mark.parametrize("ids", [("101", "201"), (101, 201)])
+def test_an_associate_page_keeps_each_results_own_spec_and_ids(ids: tuple[object, object]) -> None:
+    def result(from_id: object, to_id: object, type_id: int) -> dict[str, object]:
+        spec = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}
+        return {"from": {"id": from_id}, "to": {"id": to_id}, "associationSpec": spec}
+
+    raw = {"results": [result(*ids, 279), result("102", "202", 279), result("103", "203", 1)]}
+    got = parse_envelope(raw, DefaultAssociation).results
+    assert [(r.from_id, r.to_id, r.association_spec.type_id) for r in got] == [
+        ("101", "201", 279),
+        ("102", "202", 279),
+        ("103", "203", 1),
+    ]
+    same = parse_envelope({"results": raw["results"][:2]}, DefaultAssociation).results
+    assert [r.association_spec.type_id for r in same] == [279, 279]
+    assert DefaultAssociation("101", "201", same[0].association_spec) == same[0]
+
+
 def test_no_associations_error_is_recognised() -> None:
     raw = {
         "status": "COMPLETE",
