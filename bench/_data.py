@@ -182,6 +182,9 @@ class Sizes:
     shared_ids: int = 10_000  # read while another process spends half the budget
     latency_ids: int = 40_000  # one association each
     latency: float = 0.3
+    #: A latency row compares wall times about 1% apart on a machine whose run-to-run
+    #: noise is about as large: the median of 9 runs is steadier than that of 3.
+    latency_runs: int = 9
     read_chunk: int = READ_LIMIT
     concurrency: int = 8
 
@@ -219,7 +222,7 @@ class Sizes:
 
 DEFAULT = Sizes()
 #: A couple of minutes: the same shapes, the heavy sets cut down, 3 rate-limited runs.
-QUICK = Sizes(stream_ids=20_000, none_ids=200_000, rate_runs=3, shared_ids=6_000)
+QUICK = Sizes(stream_ids=20_000, none_ids=200_000, rate_runs=3, shared_ids=6_000, latency_runs=3)
 #: Seconds: proves every workload runs and verifies; the figures mean nothing.
 SMOKE = Sizes(
     portal_ids=400,
@@ -233,5 +236,6 @@ SMOKE = Sizes(
     shared_ids=200,
     latency_ids=400,
     latency=0.01,
+    latency_runs=1,
     read_chunk=100,
 )

@@ -156,6 +156,8 @@ def run_all(
                 rows += bench_shared(who, sizes, emu, log)
             else:
                 runs = heavy_repeat if w.emulator == "none" else repeat
+                if w.emulator == "latency":
+                    runs = max(repeat, sizes.latency_runs)
                 rows += bench_reads(w, who, sizes, emu, runs, log)
     return rows
 
@@ -240,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     where = (
         f"{date}; {info['nproc']} CPUs ({info['cpu']}); Python {info['python']}; "
         f"concurrency {sizes.concurrency}; {preset_name} sizes; median of {repeat} for hubassoc "
-        f"and raw aiohttp (no-assoc: {heavy_repeat}; rate: {sizes.rate_runs} runs); run took "
+        f"and raw aiohttp (no-assoc: {heavy_repeat}; latency: {max(repeat, sizes.latency_runs)}; "
+        f"rate: {sizes.rate_runs} runs); run took "
         f"{elapsed:.0f} s"
     )
     print(where)
@@ -271,7 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"- Versions: {versions}",
             f"- Command: `{command}` ({preset_name} sizes)",
             f"- Concurrency {sizes.concurrency}. hubassoc and raw aiohttp: the run with the median "
-            f"client CPU of {repeat} (no-assoc: of {heavy_repeat}; rate: every one of "
+            f"client CPU of {repeat} (no-assoc: of {heavy_repeat}; latency: the run with the median "
+            f"wall time of {max(repeat, sizes.latency_runs)}; rate: every one of "
             f"{sizes.rate_runs} runs, the median by achieved rate shown); the SDKs ran once. Client CPU is user + system time of the "
             "client process from the call to the consumer's last use of the result (start-up "
             "and imports excluded); peak RSS is the process's high-water mark (VmHWM). Ratios "
