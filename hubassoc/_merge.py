@@ -75,8 +75,9 @@ def unique(read: AssociationRead) -> AssociationRead:
 def uniques(reads: list[AssociationRead]) -> list[AssociationRead]:
     """:func:`unique` of each read; ``reads`` itself when none has two to-ids to repeat.
 
-    A page of reads of one packed to-id each (the usual latency-bound page) is seen to
-    be so in C, without a call per read.
+    Only reads that could hold a repeat are looked at: a page of reads of one packed
+    to-id each (the usual latency-bound page) costs one pass over the ids, not a call
+    per read.
     """
     # Packed ids take 8 bytes each: more than 8 bytes, or a list, may hold a repeat.
     maybe = [i for i, ids in enumerate(map(_IDS, reads)) if len(ids) > 8 or type(ids) is list]

@@ -227,10 +227,11 @@ _SET_DEFAULT = {
 
 
 def _default_associations(results: list[Any]) -> list[DefaultAssociation] | None:
-    """The results of a usual associate answer, checked a column at a time in C.
+    """The results of a usual associate answer, checked and built a column at a time.
 
-    Usual: from- and to-ids that are digit strings, and one association spec for every
-    pair (the default one). None for any other page: it takes the per-result path,
+    Usual: from- and to-ids that are digit strings, and one spec shared by every result
+    (equal as JSON values: ``279`` and ``279.0`` are one, as the per-result path turns
+    both into type id 279). None for any other page: it takes the per-result path,
     which gives the same results or names what cannot be believed.
     """
     try:

@@ -205,11 +205,13 @@ class ReadPlan:
         kept: list[AssociationRead] = uniques(list(results.values()))
         if open_:
             # Ids with earlier pages keep only what those pages did not give.
-            news = [
-                _news(state.seen, read) if (state := open_.get(read.from_id)) else read
-                for read in kept
-            ]
-            kept = [read for read in news if read is not None]
+            news: list[AssociationRead] = []
+            for read in kept:
+                earlier = open_.get(read.from_id)
+                new = read if earlier is None else _news(earlier.seen, read)
+                if new is not None:
+                    news.append(new)
+            kept = news
         ended: list[str] = asked_ids  # every id of this page is done with it
         if open_:
             ended = []

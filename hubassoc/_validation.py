@@ -136,9 +136,9 @@ _TWO = {2}
 
 
 def _plain_pairs(items: Iterable[Any]) -> Sequence[Pair] | None:
-    """The usual input, a list of 2-tuples of digit strings, checked in a few passes in C
-    (as :func:`ids` checks its usual input); None for anything else, which is then
-    checked pair by pair and named where it is wrong."""
+    """The usual input, a list (or tuple) of 2-tuples of digit strings, checked in a few
+    passes in C (as :func:`ids` checks its usual input) and returned as given; None for
+    anything else, which is then checked pair by pair and named where it is wrong."""
     if not (type(items) is list or type(items) is tuple) or not items:
         return None
     if set(map(type, items)) != _TUPLE or set(map(len, items)) != _TWO:

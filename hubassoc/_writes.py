@@ -103,7 +103,8 @@ class ConfirmingPlan(_WritePlan[P]):
         kept: dict[Pair, P] = dict(zip(keys, results, strict=True))
         unasked: list[Pair] = []
         if len(kept) != len(results) or not kept.keys() <= sent:
-            # Not the usual answer (each sent pair once, as sent): key by key.
+            # A result for a pair not sent as such (reversed, unasked) or given twice:
+            # key by key. Sent pairs left out are found below either way.
             kept = {}
             for key, r in zip(keys, results, strict=True):
                 if key in sent or (key[1], key[0]) in sent:
@@ -121,7 +122,7 @@ class ConfirmingPlan(_WritePlan[P]):
                     },
                 )
             )
-        extra = None
+        extra: BatchError | None = None
         if kept.keys() != sent:  # else every pair sent is confirmed, as sent
             confirmed = [*kept, *((t, f) for f, t in kept)]
             extra = unconfirmed_pairs(chunk, confirmed, errors)
