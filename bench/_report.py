@@ -240,6 +240,12 @@ def extra_lines(rows: list[dict[str, Any]], sizes: Sizes) -> list[str]:
                     if "wall_vs_ideal" in row.get("ratio", {}) and client != RAW
                     else ""
                 )
+                + (
+                    f"; of it, the consumer's pass over the awaited result "
+                    f"{row['use_after_await_s'] * 1000:.0f} ms"
+                    if "use_after_await_s" in row
+                    else ""
+                )
             )
         if name == "rate" and "rate_fractions" in row:
             fractions = row["rate_fractions"]

@@ -77,6 +77,12 @@ def test_bench_smoke_runs_and_verifies_every_client(tmp_path: Path) -> None:
     assert len(ours["rate"]["rate_fractions"]) == summary["sizes"]["rate_runs"]
     assert len(ours["rate"]["server_429s_per_run"]) == summary["sizes"]["rate_runs"]
     assert ours["rate-shared"]["rival_requests"] > 0
+    # The awaited latency row says how much of its wall time came after the await.
+    assert 0 < ours["latency"]["use_after_await_s"] < ours["latency"]["wall_s"]
+    assert any(
+        line.startswith("latency hubassoc:") and "consumer's pass over the awaited" in line
+        for line in lines
+    )
     assert "combined_fraction" in ours["rate-shared"]
     assert ours["latency"]["ratio"]["wall_vs_ideal"] > 0
 
