@@ -140,10 +140,10 @@ async def _drive(
             del finished
             # Building a page of a thousand ids takes tens of ms, in which nothing else
             # runs. So the freed places are filled first, and before each page the loop
-            # runs once: new calls get onto the wire, answers that came in meanwhile are
-            # read (a rate limiter dates each answer from then) and their calls' places
-            # refilled. Continuations these pages bring are started by the refill after
-            # each one.
+            # runs once: new calls get onto the wire and answers that came in meanwhile
+            # are read (a rate limiter dates each answer from then); their calls' places
+            # are filled once this batch is handed out. Continuations these pages bring
+            # are started by the refill after each one.
             pause = refill()
             while outcomes:
                 if pause:
