@@ -2,7 +2,9 @@
 
 Usage: ``python tests/_job_process.py URL CHECKPOINT OUT COUNT BLOCK_SIZE``. It reads
 contacts -> companies for the ids ``0 .. COUNT-1`` with the token in
-``HUBSPOT_ACCESS_TOKEN``, two blocks in flight, and prints the summary as JSON.
+``HUBSPOT_ACCESS_TOKEN``, two blocks in flight, and prints the summary as JSON. Each
+block committed to the checkpoint is announced on stderr, one line each, so a test can
+wait for the n-th without looking at the file.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ async def main(url: str, checkpoint: str, out: str, count: int, block_size: int)
     async with hubassoc.Client(
         base_url=url, rate_limit=None, max_concurrency=2, read_chunk_size=block_size
     ) as client:
-        summary = await job.run(client, store, max_blocks_in_flight=2)
+        summary = await job.run(
+            client,
+            store,
+            max_blocks_in_flight=2,
+            on_block=lambda result: print("committed", file=sys.stderr, flush=True),
+        )
     print(json.dumps({"ran": summary.ran, "skipped": summary.skipped, "lines": summary.lines}))
 
 

@@ -9,7 +9,7 @@ import json
 import os
 import signal
 import sys
-import time
+from asyncio.subprocess import PIPE
 from pathlib import Path
 from typing import Any
 
@@ -259,15 +259,11 @@ async def test_a_custom_job_runs_its_own_blocks_with_its_scope(
 # ---------------------------------------------------------------------------- SIGKILL
 
 
-async def _wait_for_blocks(path: Path, job: Job, count: int, process: Any) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.returncode is None, "the job ended before it was killed"
-        loaded = FileStore(path).load(job.info())
-        if loaded is not None and len(loaded[0].done) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{path} never showed {count} finished blocks")
+async def _wait_for_blocks(process: Any, count: int) -> None:
+    """Until the job process has committed ``count`` blocks (it says so on stderr)."""
+    for _ in range(count):
+        line = await asyncio.wait_for(process.stderr.readline(), 30)
+        assert line == b"committed\n", f"the job ended or spoke before {count} blocks: {line!r}"
 
 
 async def test_a_job_killed_by_sigkill_resumes_without_redoing_a_finished_block(
@@ -282,10 +278,10 @@ async def test_a_job_killed_by_sigkill_resumes_without_redoing_a_finished_block(
         args = [str(ROOT / "tests" / "_job_process.py"), hub.url, str(checkpoint), str(out)]
         args += [str(count), str(block_size)]
         process = await asyncio.create_subprocess_exec(
-            sys.executable, *args, env=env, stdout=asyncio.subprocess.PIPE
+            sys.executable, *args, env=env, stdout=PIPE, stderr=PIPE
         )
         try:
-            await _wait_for_blocks(checkpoint, job, 12, process)
+            await _wait_for_blocks(process, 12)
             hub.hold()  # nothing more finishes: the kill lands mid-job
             os.kill(process.pid, signal.SIGKILL)
             await process.wait()
@@ -302,7 +298,7 @@ async def test_a_job_killed_by_sigkill_resumes_without_redoing_a_finished_block(
         first_run = _ids_requested(hub)
 
         process = await asyncio.create_subprocess_exec(
-            sys.executable, *args, env=env, stdout=asyncio.subprocess.PIPE
+            sys.executable, *args, env=env, stdout=PIPE, stderr=PIPE
         )
         stdout, _ = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 0
