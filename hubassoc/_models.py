@@ -169,7 +169,9 @@ class AssociationRead:
         if type(ids) is bytes:
             if len(ids) == 8:  # common enough to skip setting up the iterators below
                 kind = types if type(types) is tuple else types[0]
-                return [_new_object((str(_from_bytes(ids, _ORDER, signed=True)), kind))]
+                # Read as unsigned, the same number for the positive ids that are packed,
+                # without the keyword argument's slower call.
+                return [_new_object((str(_from_bytes(ids, _ORDER)), kind))]
             strings, n = map(str, memoryview(ids).cast("q")), len(ids) >> 3
         else:
             strings, n = cast("list[str]", ids), len(ids)
