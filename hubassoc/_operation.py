@@ -79,11 +79,6 @@ async def _drive(
 ) -> AsyncGenerator[BatchResult[T], None]:
     """Yield one page per chunk call, in completion order."""
     running: dict[asyncio.Task[CallOutcome], Chunk] = {}
-    # Calls whose answer is read but not yet decoded: their places are free for new
-    # calls. Only while the driver waits for calls (not while a consumer holds a page),
-    # and never more than twice the limit in all, so the pages held stay bounded.
-    answered: set[asyncio.Task[CallOutcome]] = set()
-    waiting = False
     limit = transport.max_concurrency
     stats = CallStats()
     failed = 0
@@ -101,16 +96,9 @@ async def _drive(
             )
         return page
 
-    def on_answered() -> bool:
-        task = asyncio.current_task()
-        if not waiting or task not in running or len(running) >= 2 * limit:
-            return False
-        answered.add(cast("asyncio.Task[CallOutcome]", task))
-        return refill()
-
     def refill() -> bool:
         started = False
-        while len(running) - len(answered) < limit and (chunk := plan.next_chunk()) is not None:
+        while len(running) < limit and (chunk := plan.next_chunk()) is not None:
             call = transport.post(
                 chunk.path or plan.path,
                 chunk.body or None,
@@ -119,7 +107,6 @@ async def _drive(
                 stats=stats,
                 method=chunk.method,
                 decode=plan.decode,
-                on_answered=on_answered,
             )
             running[asyncio.create_task(call, name=CHUNK_TASK_NAME)] = chunk
             started = True
@@ -130,13 +117,8 @@ async def _drive(
             refill()
             if not running:
                 return
-            waiting = True
-            try:
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiting = False
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             finished = [(task, running.pop(task)) for task in list(running) if task in done]
-            answered.difference_update(done)
             del done
             # Look at every finished task's exception, so none is left "never retrieved".
             errors = [exc for task, _ in finished if (exc := task.exception()) is not None]
@@ -223,9 +205,8 @@ class BatchOperation(Generic[T]):
 
     - ``await op``: every chunk's envelope merged into one :class:`BatchResult`.
     - ``async for item in op``: each result item as its page arrives (for batch read,
-      one :class:`AssociationRead` per from-id per page), holding no more pages than
-      twice ``max_concurrency``: those of the calls in flight, and of calls answered
-      while the next ones are sent.
+      one :class:`AssociationRead` per from-id per page), holding no more than the
+      pages in flight.
     - ``async for page in op.pages()``: each envelope as its call completes, including
       one for every chunk that failed as a whole; together they hold exactly what the
       merged result holds.

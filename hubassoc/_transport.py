@@ -125,14 +125,11 @@ class Transport:
         stats: CallStats | None = None,
         method: str = "POST",
         decode: Callable[[bytes], Any] = loads,
-        on_answered: Callable[[], bool] | None = None,
     ) -> CallOutcome:
         """Send one chunk (``method`` defaults to POST), with retries; raise only errors that stop everything.
 
         ``decode`` turns a 2xx body into what the plan parses; a body it cannot decode
-        is retried like any other garbled answer. ``on_answered`` is called once a 2xx
-        body is read, before it is decoded; if it started a call, that call gets onto the
-        wire first.
+        is retried like any other garbled answer.
         """
         url = self.base_url + path
         client_timeout = aiohttp.ClientTimeout(
@@ -147,7 +144,7 @@ class Transport:
             stats.calls += 1
             if attempts > 1:
                 stats.retries += 1
-            outcome = await self._attempt(method, url, body, client_timeout, decode, on_answered)
+            outcome = await self._attempt(method, url, body, client_timeout, decode)
             if isinstance(outcome, Retry):
                 raise RetryableError(outcome)
             if isinstance(outcome, Fatal):
@@ -172,7 +169,6 @@ class Transport:
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
         decode: Callable[[bytes], Any],
-        on_answered: Callable[[], bool] | None,
     ) -> Success | ChunkFailure | Retry | Fatal:
         session = self.open()
         sent: list[str] = []
@@ -184,8 +180,7 @@ class Transport:
             sent.append(value)
             return value
 
-        send = self._send
-        outcome = await send(session, method, url, body, timeout, token, decode, on_answered)
+        outcome = await self._send(session, method, url, body, timeout, token, decode)
         if (
             sent
             and isinstance(outcome, Fatal)
@@ -196,9 +191,7 @@ class Transport:
             # (one refresh however many requests met it) and send this request again.
             fresh = await self._credentials.renewed(session, self.base_url, sent[-1])
             if fresh is not None:
-                outcome = await send(
-                    session, method, url, body, timeout, token, decode, on_answered
-                )
+                outcome = await self._send(session, method, url, body, timeout, token, decode)
         return outcome
 
     async def _send(
@@ -210,7 +203,6 @@ class Transport:
         timeout: aiohttp.ClientTimeout,
         token: Callable[[], Awaitable[str]],
         decode: Callable[[bytes], Any],
-        on_answered: Callable[[], bool] | None,
     ) -> Success | ChunkFailure | Retry | Fatal:
         async with self._slots:
             await self.limiter.acquire()
@@ -244,10 +236,6 @@ class Transport:
                     # Failed or cancelled: the server may have counted it, until now at
                     # the latest. Every acquire() gets one feedback(), whatever happens.
                     self.limiter.feedback(_NO_RATE_INFO, retry_after=None)
-        if on_answered is not None and 200 <= status < 300 and on_answered():
-            # Decoding a page takes about half a millisecond a thousand ids: the call
-            # just started goes onto the wire first (the loop runs it before we go on).
-            await asyncio.sleep(0)
         outcome = classify(status, headers, raw, decode)
         if not reported:
             # A 429: its wait comes from the body (the policy) as much as the headers.
