@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import accumulate, chain, repeat
 from typing import Any, TypeVar, cast
@@ -28,7 +28,7 @@ from ._models import (
     _Absent,
     _AbsentShape,
 )
-from ._validation import digits
+from ._validation import digit_strings
 from ._wire import (
     _DIRECT_HOOKS,
     ITEM_ERRORS,
@@ -52,12 +52,29 @@ T = TypeVar("T")
 
 
 _STRS = {str}
-_NEW = object.__new__
-# The slots' own setters: AssociationRead's __setattr__ refuses, being frozen.
-_SET_FROM = cast(Any, AssociationRead.__dict__["from_id"]).__set__
-_SET_IDS = cast(Any, AssociationRead.__dict__["_ids"]).__set__
-_SET_TYPES = cast(Any, AssociationRead.__dict__["_types"]).__set__
 _LISTS = {list}
+_NEW = object.__new__
+
+
+def _slot_setters(cls: type, *names: str) -> tuple[Any, ...]:
+    # The slots' own setters: the class's __setattr__ refuses, being frozen.
+    return tuple(cast(Any, cls.__dict__[name]).__set__ for name in names)
+
+
+_READ_SETTERS = _slot_setters(AssociationRead, "from_id", "_ids", "_types")
+_DEFAULT_SETTERS = _slot_setters(DefaultAssociation, "from_id", "to_id", "association_spec")
+
+
+def _built(cls: type[T], n: int, setters: Sequence[Any], *columns: Iterable[Any]) -> list[T]:
+    """``n`` instances of the frozen slotted ``cls``, each slot set from its column.
+
+    One ``map`` a column, each loop in C: a loop over the instances in Python cost a
+    third more, on the path every usual page takes.
+    """
+    made = list(map(_NEW, repeat(cls, n)))
+    for setter, column in zip(setters, columns, strict=True):
+        deque(map(setter, made, column), maxlen=0)
+    return made
 
 
 class _Columns:
@@ -93,9 +110,7 @@ def _columns(
     the whole page. None for any other page: it takes the per-result path, which gives
     the same result or names what cannot be believed.
     """
-    if set(map(type, froms)) != _STRS or "" in froms:
-        return None
-    if not digits("".join(froms)):
+    if not digit_strings(froms):
         return None
     lengths = list(map(len, tos))
     if 0 in lengths or type(first) is not list or not _fits_array(raw_ids, raw_types):
@@ -199,31 +214,24 @@ def _typed_columns(page: Any) -> _DecodedRead | None:
 
 
 def _reads(columns: _Columns, asked: Mapping[str, str]) -> list[AssociationRead]:
-    """One read per result of a usual page, an asked from-id held as the caller's string.
-
-    Built column by column with ``map``, each loop in C: a loop over the results in
-    Python cost a third more, on the path every usual page takes.
-    """
+    """One read per result of a usual page, an asked from-id held as the caller's string."""
     froms = columns.froms
     n = len(froms)
     packed = columns.packed
-    reads = list(map(_NEW, repeat(AssociationRead, n)))
-    deque(map(_SET_FROM, reads, map(asked.get, froms, froms)), maxlen=0)
     if columns.lengths.count(1) == n:  # one to-object each: every slice 8 bytes
         stops: Iterable[int] = range(8, (n << 3) + 8, 8)
         starts: Iterable[int] = range(0, n << 3, 8)
     else:
         stops = list(accumulate([length << 3 for length in columns.lengths]))
         starts = chain((0,), stops)
-    deque(map(_SET_IDS, reads, map(packed.__getitem__, map(slice, starts, stops))), maxlen=0)
-    deque(map(_SET_TYPES, reads, repeat(columns.types, n)), maxlen=0)
-    return reads
-
-
-_SET_DEFAULT = {
-    name: cast(Any, DefaultAssociation.__dict__[name]).__set__
-    for name in ("from_id", "to_id", "association_spec")
-}
+    return _built(
+        AssociationRead,
+        n,
+        _READ_SETTERS,
+        map(asked.get, froms, froms),
+        map(packed.__getitem__, map(slice, starts, stops)),
+        repeat(columns.types, n),
+    )
 
 
 def _default_associations(results: list[Any]) -> list[DefaultAssociation] | None:
@@ -240,20 +248,15 @@ def _default_associations(results: list[Any]) -> list[DefaultAssociation] | None
         specs = [r["associationSpec"] for r in results]
     except _PROTO_ERRORS:
         return None
-    for ids in (froms, tos):
-        if set(map(type, ids)) != _STRS or "" in ids or not digits("".join(ids)):
-            return None
+    if not (digit_strings(froms) and digit_strings(tos)):
+        return None
     if specs.count(specs[0]) != len(specs) or type(specs[0]) is not dict:
         return None
     try:
         spec = _structure_wire_spec(specs[0], AssociationSpec)
     except ITEM_ERRORS:
         return None
-    made = list(map(_NEW, repeat(DefaultAssociation, len(results))))
-    deque(map(_SET_DEFAULT["from_id"], made, froms), maxlen=0)
-    deque(map(_SET_DEFAULT["to_id"], made, tos), maxlen=0)
-    deque(map(_SET_DEFAULT["association_spec"], made, repeat(spec)), maxlen=0)
-    return made
+    return _built(DefaultAssociation, len(results), _DEFAULT_SETTERS, froms, tos, repeat(spec))
 
 
 def parse_errors(raw: Any) -> list[BatchError]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from itertools import repeat
-from operator import attrgetter, is_
+from operator import is_
 from typing import Any
 from urllib.parse import quote
 
@@ -26,7 +26,7 @@ from ._batch import (
     unasked_error,
 )
 from ._codec import dumps, loads
-from ._merge import joined, uniques, unite
+from ._merge import _FROM_ID, joined, uniques, unite
 from ._models import (
     AssociatedObject,
     AssociationRead,
@@ -39,8 +39,6 @@ from ._models import (
 from ._pages import INVALID_RESULT, decode_read_page, parse_read_page, withheld
 from ._validation import digits
 from ._wire import ITEM_ERRORS, ResponseShapeError, converter
-
-_FROM_ID = attrgetter("from_id")
 
 
 @attrs.define(slots=True)
@@ -203,6 +201,7 @@ class ReadPlan:
                 self._continuations.append((from_id, after))
 
         kept: list[AssociationRead] = uniques(list(results.values()))
+        ended: list[str] = asked_ids  # every id of this page is done with it
         if open_:
             # Ids with earlier pages keep only what those pages did not give.
             news: list[AssociationRead] = []
@@ -212,8 +211,6 @@ class ReadPlan:
                 if new is not None:
                     news.append(new)
             kept = news
-        ended: list[str] = asked_ids  # every id of this page is done with it
-        if open_:
             ended = []
             for from_id in asked_ids:
                 state = open_.get(from_id)

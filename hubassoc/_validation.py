@@ -62,6 +62,15 @@ def digits(text: str) -> bool:
     return text.isascii() and text.encode().isdigit()
 
 
+def digit_strings(items: Sequence[Any]) -> bool:
+    """Whether ``items`` is one or more ids, each a non-empty string of ASCII digits.
+
+    Checked in a few passes in C, the usual input's and answer's shape; anything else
+    is for a per-item path to check and name.
+    """
+    return set(map(type, items)) == _STR and "" not in items and digits("".join(items))
+
+
 def _iterable(value: Any, what: str) -> Iterable[Any]:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise InvalidInputError(
@@ -75,12 +84,7 @@ def ids(values: Any) -> list[str]:
     items = _iterable(values, "ids")
     # The usual input, a list of digit strings, checked in a few passes in C: a string
     # of ASCII digits is its own valid form (nothing to strip, not blank).
-    if (
-        (type(items) is list or type(items) is tuple)
-        and set(map(type, items)) == _STR
-        and "" not in items
-        and digits("".join(items))
-    ):
+    if (type(items) is list or type(items) is tuple) and digit_strings(items):
         return _unique(items)
     return _unique([object_id(v, f"ids[{i}]") for i, v in enumerate(items)])
 
@@ -143,9 +147,8 @@ def _plain_pairs(items: Iterable[Any]) -> Sequence[Pair] | None:
         return None
     if set(map(type, items)) != _TUPLE or set(map(len, items)) != _TWO:
         return None
-    for side in zip(*items, strict=True):
-        if set(map(type, side)) != _STR or "" in side or not digits("".join(side)):
-            return None
+    if not all(map(digit_strings, zip(*items, strict=True))):
+        return None
     return cast("Sequence[Pair]", items)
 
 
